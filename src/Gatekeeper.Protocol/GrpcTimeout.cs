@@ -97,7 +97,8 @@ public static class GrpcTimeout
         return Math.Min(CeilDiv(ticks, TimeSpan.TicksPerHour), MaxValue).ToString(CultureInfo.InvariantCulture) + "H";
     }
 
-    private static long CeilDiv(long value, long divisor) => (value + divisor - 1) / divisor;
+    // Not (value + divisor - 1) / divisor: that overflows to a negative number near TimeSpan.MaxValue.
+    private static long CeilDiv(long value, long divisor) => (value / divisor) + (value % divisor == 0 ? 0 : 1);
 
     private static long Multiply(long amount, long ticksPerUnit) =>
         amount > TimeSpan.MaxValue.Ticks / ticksPerUnit ? TimeSpan.MaxValue.Ticks : amount * ticksPerUnit;
