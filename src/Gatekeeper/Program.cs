@@ -1,1 +1,4 @@
-Console.WriteLine("gatekeeper");
+using Gatekeeper.Hosting;
+
+var app = GatekeeperApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,71 @@
+using Gatekeeper.Decisions;
+using Gatekeeper.Health;
+using Gatekeeper.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Gatekeeper.Hosting;
+
+/// <summary>Builds the gatekeeper host: Kestrel (HTTP/2), the gRPC endpoint and the services behind it.</summary>
+public static class GatekeeperApp
+{
+    /// <summary>Where the service listens when neither --urls nor configuration says otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5000";
+
+    /// <summary>
+    /// Builds the application. <paramref name="configure"/> runs last, so tests can add gRPC methods
+    /// (<see cref="ServerMethodRegistration.AddGrpcMethods"/>) or replace services.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Plain-text endpoints speak HTTP/2 with prior knowledge, as gRPC clients do.
+            kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
+        });
+
+        // Per-request hosting logs at Information would cost more than a decision; keep them for debugging.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<GrpcServerOptions>()
+            .Bind(builder.Configuration.GetSection(GrpcServerOptions.Section))
+            .Validate(o => !o.Validate().Any(), "Invalid Gatekeeper:Grpc settings.")
+            .ValidateOnStart();
+        services.AddSingleton<HealthStatusStore>();
+        services.AddSingleton<HealthService>();
+        services.AddSingleton<DecisionPipeline>();
+        services.AddSingleton<DecisionService>();
+        services.AddGrpcMethods(sp => sp.GetRequiredService<HealthService>().Methods());
+        services.AddGrpcMethods(sp => sp.GetRequiredService<DecisionService>().Methods());
+        services.AddSingleton(sp => new GrpcEndpoint(
+            sp.GetServices<ServerMethodSource>().SelectMany(s => s.Create(sp)),
+            sp.GetRequiredService<IOptions<GrpcServerOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<GrpcEndpoint>>()));
+
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        var endpoint = app.Services.GetRequiredService<GrpcEndpoint>();
+        app.Run(endpoint.HandleAsync);
+
+        var health = app.Services.GetRequiredService<HealthStatusStore>();
+        app.Lifetime.ApplicationStarted.Register(() => health.SetAll(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving));
+        app.Lifetime.ApplicationStopping.Register(health.Drain);
+        return app;
+    }
+}
