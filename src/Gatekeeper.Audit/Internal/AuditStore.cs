@@ -1,0 +1,233 @@
+using Microsoft.Data.Sqlite;
+
+namespace Gatekeeper.Audit.Internal;
+
+/// <summary>Opening connections, the schema, and the few queries shared by the writer, verifier and purge.</summary>
+internal static class AuditStore
+{
+    public const string PeriodicCheckpoint = "periodic";
+    public const string PurgeCheckpoint = "purge";
+    public const string SchemaVersion = "1";
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS audit_meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS audit_records (
+            seq            INTEGER PRIMARY KEY,
+            decision_id    TEXT NOT NULL,
+            time           TEXT NOT NULL,
+            caller         TEXT NOT NULL,
+            request_id     TEXT NOT NULL,
+            category       TEXT NOT NULL,
+            recipient      TEXT NOT NULL,
+            purpose        TEXT NOT NULL,
+            context        TEXT NOT NULL,
+            decision       TEXT NOT NULL,
+            rule_id        TEXT NOT NULL,
+            policy_version TEXT NOT NULL,
+            lawful_basis   TEXT NOT NULL,
+            obligations    TEXT NOT NULL,
+            reason         TEXT NOT NULL,
+            from_cache     TEXT NOT NULL,
+            trace_id       TEXT NOT NULL,
+            subject_hmac   TEXT NOT NULL,
+            prev_hash      BLOB NOT NULL,
+            hash           BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time);
+        CREATE INDEX IF NOT EXISTS audit_records_decision_id ON audit_records (decision_id);
+        CREATE INDEX IF NOT EXISTS audit_records_subject ON audit_records (subject_hmac);
+        CREATE TABLE IF NOT EXISTS audit_checkpoints (
+            id    INTEGER PRIMARY KEY,
+            kind  TEXT NOT NULL,
+            seq   INTEGER NOT NULL,
+            hash  BLOB NOT NULL,
+            time  TEXT NOT NULL,
+            mac   BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_checkpoints_kind_seq ON audit_checkpoints (kind, seq);
+        """;
+
+    /// <summary>
+    /// The writer's connection. Durability argument:
+    /// <list type="bullet">
+    /// <item>journal_mode=WAL: a commit appends frames to the -wal file and never rewrites the database in place,
+    /// and readers (export, verify, the admin query) keep a consistent snapshot while the writer carries on.</item>
+    /// <item>synchronous=FULL: in WAL mode SQLite then fsyncs the WAL after writing each commit frame, before
+    /// COMMIT returns, so a committed transaction survives kill -9 AND power loss. With NORMAL the WAL is
+    /// only synced at checkpoints: a commit survives kill -9 (it is in the OS page cache) but the last ones can
+    /// be lost on power loss, which would break "every answer is logged". Group commit pays one fsync per batch.</item>
+    /// <item>The directory is fsynced once after creation (see <see cref="DirectorySync"/>); SQLite itself syncs
+    /// the directory when it creates the -wal file.</item>
+    /// <item>Pooling=False: closing really closes the file, so that after an I/O error the writer reopens
+    /// from scratch and re-reads the chain head from disk.</item>
+    /// </list>
+    /// </summary>
+    public static SqliteConnection OpenWriter(string databasePath)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 10,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            var mode = ExecuteScalar(connection, "PRAGMA journal_mode=WAL;") as string;
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"The audit store could not switch to WAL mode (got '{mode}').");
+            }
+
+            Execute(connection, "PRAGMA synchronous=FULL;");
+            // The purge command may hold the write lock for one chunk; wait for it rather than fail a batch.
+            Execute(connection, "PRAGMA busy_timeout=10000;");
+            // Bound the WAL file after a burst; the default auto-checkpoint (1000 pages) keeps it short normally.
+            Execute(connection, "PRAGMA journal_size_limit=67108864;");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Read-only snapshot connection: works beside a running writer because WAL readers never block it.</summary>
+    public static SqliteConnection OpenReader(string databasePath)
+    {
+        if (!File.Exists(databasePath))
+        {
+            throw new FileNotFoundException($"No audit log at '{databasePath}'.", databasePath);
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+            DefaultTimeout = 10,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA busy_timeout=10000;");
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    public static void EnsureSchema(SqliteConnection connection, AuditKey key)
+    {
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, Schema, transaction);
+        var storedVersion = GetMeta(connection, transaction, "schema_version");
+        if (storedVersion is null)
+        {
+            SetMeta(connection, transaction, "schema_version", SchemaVersion);
+        }
+        else if (storedVersion != SchemaVersion)
+        {
+            throw new InvalidOperationException($"The audit store has schema version {storedVersion}; this build reads {SchemaVersion}.");
+        }
+
+        var storedKeyId = GetMeta(connection, transaction, "key_id");
+        if (storedKeyId is null)
+        {
+            SetMeta(connection, transaction, "key_id", key.Id);
+        }
+        else if (storedKeyId != key.Id)
+        {
+            throw new InvalidOperationException(
+                $"The audit key (id {key.Id}) is not the key this log was written with (id {storedKeyId}); subject searches and checkpoint signatures would fail.");
+        }
+
+        transaction.Commit();
+    }
+
+    /// <summary>The chain head: the last record, else the latest purge cut, else genesis.</summary>
+    public static (long Sequence, byte[] Hash) ReadHead(SqliteConnection connection, SqliteTransaction? transaction = null)
+    {
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1;";
+            using var reader = command.ExecuteReader();
+            if (reader.Read())
+            {
+                return (reader.GetInt64(0), (byte[])reader.GetValue(1));
+            }
+        }
+
+        var cut = ReadLatestPurge(connection, transaction);
+        return cut is { } c ? (c.Sequence, c.Hash) : (0, RecordFormat.GenesisHash());
+    }
+
+    public static (long Sequence, byte[] Hash, byte[] Mac)? ReadLatestPurge(SqliteConnection connection, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, hash, mac FROM audit_checkpoints WHERE kind = $kind ORDER BY seq DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$kind", PurgeCheckpoint);
+        using var reader = command.ExecuteReader();
+        return reader.Read()
+            ? (reader.GetInt64(0), (byte[])reader.GetValue(1), (byte[])reader.GetValue(2))
+            : null;
+    }
+
+    public static void InsertCheckpoint(
+        SqliteConnection connection, SqliteTransaction transaction, AuditKey key, string kind, long sequence, byte[] hash, DateTimeOffset now)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO audit_checkpoints (kind, seq, hash, time, mac) VALUES ($kind, $seq, $hash, $time, $mac);";
+        command.Parameters.AddWithValue("$kind", kind);
+        command.Parameters.AddWithValue("$seq", sequence);
+        command.Parameters.AddWithValue("$hash", hash);
+        command.Parameters.AddWithValue("$time", RecordFormat.FormatTime(now));
+        command.Parameters.AddWithValue("$mac", key.SignCheckpoint(kind, sequence, hash));
+        command.ExecuteNonQuery();
+    }
+
+    public static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? ExecuteScalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static string? GetMeta(SqliteConnection connection, SqliteTransaction transaction, string key)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT value FROM audit_meta WHERE key = $key;";
+        command.Parameters.AddWithValue("$key", key);
+        return command.ExecuteScalar() as string;
+    }
+
+    private static void SetMeta(SqliteConnection connection, SqliteTransaction transaction, string key, string value)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT OR REPLACE INTO audit_meta (key, value) VALUES ($key, $value);";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", value);
+        command.ExecuteNonQuery();
+    }
+}
