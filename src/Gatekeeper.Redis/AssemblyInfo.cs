@@ -1,1 +1,5 @@
-namespace Gatekeeper.Redis;
+using System.Runtime.CompilerServices;
+
+// The tests drive the RESP parser and raw commands directly; the benchmark measures the same client.
+[assembly: InternalsVisibleTo("Gatekeeper.Redis.Tests")]
+[assembly: InternalsVisibleTo("Gatekeeper.Benchmarks")]
