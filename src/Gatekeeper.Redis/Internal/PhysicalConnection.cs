@@ -243,8 +243,12 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         return error;
     }
 
-    /// <summary>Tears the connection down once; fails every pending command.</summary>
-    public void Break(Exception reason, PendingReply? timedOut = null)
+    /// <summary>
+    /// Tears the connection down once; fails every pending command. <paramref name="culprit"/> (the command that
+    /// timed out or got a malformed reply) fails with <paramref name="reason"/> itself, the others with a
+    /// <see cref="RedisConnectionException"/> that wraps it.
+    /// </summary>
+    public void Break(Exception reason, PendingReply? culprit = null)
     {
         if (Interlocked.Exchange(ref _broken, 1) != 0)
         {
@@ -272,7 +276,7 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         while (_pending.TryDequeue(out var pending))
         {
             Interlocked.Decrement(ref _pendingCount);
-            if (ReferenceEquals(pending, timedOut))
+            if (ReferenceEquals(pending, culprit))
             {
                 pending.TrySetException(reason);
             }
@@ -321,12 +325,15 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         }
 
         await _input.CompleteAsync().ConfigureAwait(false);
+        PendingReply? culprit = null;
         if (error is RedisProtocolException)
         {
+            // The command waiting at the head is the one the bad bytes were meant to answer: it gets the real reason.
             RedisLog.ProtocolError(_logger, _endpoint, error.Message);
+            _pending.TryPeek(out culprit);
         }
 
-        Break(error as RedisException ?? new RedisConnectionException($"lost the connection to {_endpoint}: {error.Message}", error));
+        Break(error as RedisException ?? new RedisConnectionException($"lost the connection to {_endpoint}: {error.Message}", error), culprit);
     }
 
     private SequencePosition ProcessReplies(in ReadOnlySequence<byte> buffer)
