@@ -59,9 +59,7 @@ public static class AuditCli
 
         if (!TryParseOptions(rest[1..], out var flags, out var error))
         {
-            stderr.WriteLine(error);
-            stderr.WriteLine(Usage);
-            return ExitUsage;
+            return UsageError(stderr, error);
         }
 
         try
@@ -230,6 +228,7 @@ public static class AuditCli
     private static int UsageError(TextWriter stderr, string message)
     {
         stderr.WriteLine($"audit: {message}");
+        stderr.WriteLine(Usage);
         return ExitUsage;
     }
 }

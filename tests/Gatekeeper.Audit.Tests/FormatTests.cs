@@ -1,0 +1,56 @@
+using Gatekeeper.Audit.Internal;
+
+namespace Gatekeeper.Audit.Tests;
+
+/// <summary>Pins the on-disk format: any change here breaks verification of every existing log.</summary>
+public sealed class FormatTests
+{
+    [Fact]
+    public void ChainHash_KnownRecord_MatchesThePinnedValue()
+    {
+        string?[] fields = ["01JD0000000000000000000000", "2026-11-21T09:00:00.0000000Z", "c", "r", "child_protection", "police",
+            "crime_prevention", "{}", "deny", "rule", "v1", "{}", "[]", "why", "miss", "", ""];
+        var encoded = RecordFormat.EncodeWithPrevSlot(fields);
+
+        var hash = RecordFormat.ChainHash(RecordFormat.GenesisHash(), encoded);
+
+        // SHA-256(32 zero bytes || "GKA1" || (u32be len || utf8) per field); recomputed independently with Python's hashlib.
+        Assert.Equal(PinnedHash, Convert.ToHexStringLower(hash));
+    }
+
+    [Fact]
+    public void EncodeWithPrevSlot_FieldBoundariesMoved_ChangesTheHash()
+    {
+        var a = RecordFormat.ChainHash(RecordFormat.GenesisHash(), RecordFormat.EncodeWithPrevSlot(["ab", "c"]));
+        var b = RecordFormat.ChainHash(RecordFormat.GenesisHash(), RecordFormat.EncodeWithPrevSlot(["a", "bc"]));
+        var nullField = RecordFormat.ChainHash(RecordFormat.GenesisHash(), RecordFormat.EncodeWithPrevSlot(["ab", null]));
+        var emptyField = RecordFormat.ChainHash(RecordFormat.GenesisHash(), RecordFormat.EncodeWithPrevSlot(["ab", ""]));
+        Assert.NotEqual(a, b);
+        Assert.NotEqual(nullField, emptyField);
+    }
+
+    [Fact]
+    public void Canonicalize_SameFactsDifferentLayout_GiveTheSameText()
+    {
+        var a = ContextCanonicalizer.Canonicalize("""{ "form": "anonymised", "consent": "given", "subject_statuses": ["b", "a"] }""");
+        var b = ContextCanonicalizer.Canonicalize("""{"subject_statuses":["b","a"],"consent":"given","form":"anonymised"}""");
+        Assert.Equal("""{"consent":"given","form":"anonymised","subject_statuses":["b","a"]}""", a);
+        Assert.Equal(a, b);
+        Assert.Equal("{}", ContextCanonicalizer.Canonicalize(""));
+    }
+
+    [Fact]
+    public void DecisionIds_New_Are26CharsUniqueAndSortByTime()
+    {
+        var earlier = DecisionIds.New(new Support.ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)));
+        var later = DecisionIds.New(new Support.ManualTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, 1, TimeSpan.Zero)));
+        var many = Enumerable.Range(0, 10_000).Select(_ => DecisionIds.New()).ToArray();
+
+        Assert.Equal(DecisionIds.Length, earlier.Length);
+        Assert.True(string.CompareOrdinal(earlier, later) < 0);
+        Assert.Equal(many.Length, many.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(many, id => Assert.Matches("^[0-9A-HJKMNP-TV-Z]{26}$", id));
+    }
+
+    private const string PinnedHash = "3400fd1a5cff13a035bd015747d054d245259e528b40c8a1f412d5338a7f83cd";
+}
