@@ -36,8 +36,10 @@ public static class GatekeeperApp
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
         });
 
-        // Per-request hosting logs at Information would cost more than a decision; keep them for debugging.
+        // Per-request hosting logs cost more than a decision. While any level of the hosting diagnostics
+        // category is enabled, ASP.NET Core also starts an Activity and a log scope for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
