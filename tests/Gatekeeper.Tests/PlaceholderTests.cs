@@ -1,7 +1,0 @@
-namespace Gatekeeper.Tests;
-
-public sealed class PlaceholderTests
-{
-    [Fact]
-    public void Project_Builds_AndRuns() => Assert.True(true);
-}
