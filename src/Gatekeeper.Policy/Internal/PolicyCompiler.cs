@@ -68,14 +68,18 @@ internal sealed partial class PolicyCompiler
         }
 
         var policyLoc = new Loc(path, 0, 0);
-        if (_raw.Rules.Count == 0)
+
+        // Whole-policy checks only when the files had the right shape: otherwise they only repeat
+        // the shape errors in other words.
+        bool shapeErrors = _errors.Count > 0;
+        if (!shapeErrors && _raw.Rules.Count == 0)
         {
             Error(policyLoc, "the policy has no rules, so it would deny everything; add rules under 'rules:'");
         }
 
         foreach (var (vocabulary, name) in new[] { (_categories, "categories"), (_recipients, "recipients"), (_purposes, "purposes") })
         {
-            if (vocabulary.Count == 0)
+            if (!shapeErrors && vocabulary.Count == 0)
             {
                 Error(policyLoc, $"the policy defines no {name}; define them under '{name}:'");
             }
