@@ -47,6 +47,8 @@ public sealed class GatekeeperClient : IDisposable
     /// <summary>
     /// Creates a client on an existing <see cref="HttpClient"/>, which it does not dispose. The HttpClient's handler
     /// decides connections and TLS; the certificate and connection settings of <paramref name="options"/> are ignored.
+    /// Its <see cref="HttpClient.Timeout"/> only bounds the wait for response headers (reported as DeadlineExceeded);
+    /// prefer deadlines and set it to <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>
     /// <param name="httpClient">The client; its BaseAddress is the server unless <paramref name="options"/> names one.</param>
     /// <param name="options">Optional call settings (deadline, receive limit, compression, clock).</param>

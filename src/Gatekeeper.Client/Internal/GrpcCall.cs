@@ -273,7 +273,7 @@ internal sealed class GrpcCall<TResponse> : IDisposable
 
         if (_deadlineCts is { IsCancellationRequested: true })
         {
-            return new RpcException(StatusCode.DeadlineExceeded, $"The deadline ({_timeout}) passed before the call completed.", null, ex);
+            return new RpcException(StatusCode.DeadlineExceeded, $"The deadline passed before the call completed (timeout {_timeout!.Value.TotalMilliseconds:0.###} ms).", null, ex);
         }
 
         if (ex is OperationCanceledException { InnerException: TimeoutException })
