@@ -72,8 +72,17 @@ public sealed class AuditLog : IAsyncDisposable
         Directory.CreateDirectory(options.DataDirectory);
         _key = AuditKey.Load(options, createIfMissing: true, logger)!;
         OpenConnection();
-        // Make the database's (and WAL's) directory entries durable before the first acknowledgement.
-        DirectorySync.Sync(Path.GetFullPath(options.DataDirectory));
+        try
+        {
+            // Make the database's (and WAL's) directory entries durable before the first acknowledgement.
+            DirectorySync.Sync(Path.GetFullPath(options.DataDirectory));
+        }
+        catch
+        {
+            CloseConnection();
+            throw;
+        }
+
         _lastCheckpointTimestamp = timeProvider.GetTimestamp();
         AuditLogMessages.Opened(logger, _databasePath, _headSequence);
 
@@ -189,8 +198,31 @@ public sealed class AuditLog : IAsyncDisposable
         var retryDelay = FirstRetryDelay;
         try
         {
-            while (WaitForWork())
+            while (true)
             {
+                if (_failedBatchesInARow > 0 && _queue.Reader.Count == 0 && !_disposed)
+                {
+                    // Failing and idle: probe, so that Health turns back to Healthy when the store does even if no
+                    // traffic arrives (a health check reporting NOT_SERVING would otherwise keep traffic away forever).
+                    if (TryProbe())
+                    {
+                        MarkRecovered();
+                        retryDelay = FirstRetryDelay;
+                    }
+                    else
+                    {
+                        CloseConnection();
+                        Task.Delay(retryDelay, _timeProvider).GetAwaiter().GetResult();
+                        retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
+                        continue;
+                    }
+                }
+
+                if (!WaitForWork())
+                {
+                    break;
+                }
+
                 var recordCount = TakeBatch(batch);
                 Exception? failure = null;
                 try
@@ -211,13 +243,7 @@ public sealed class AuditLog : IAsyncDisposable
                         pending.Completion.TrySetResult();
                     }
 
-                    if (_failedBatchesInARow > 0)
-                    {
-                        AuditLogMessages.Recovered(_logger, _failedBatchesInARow, HeadSequence);
-                        _failedBatchesInARow = 0;
-                    }
-
-                    Volatile.Write(ref _health, (int)AuditHealth.Healthy);
+                    MarkRecovered();
                     retryDelay = FirstRetryDelay;
                     continue;
                 }
@@ -242,6 +268,43 @@ public sealed class AuditLog : IAsyncDisposable
             CloseConnection();
             AuditLogMessages.Stopped(_logger, HeadSequence);
             _writerStopped.TrySetResult();
+        }
+    }
+
+    private void MarkRecovered()
+    {
+        if (_failedBatchesInARow > 0)
+        {
+            AuditLogMessages.Recovered(_logger, _failedBatchesInARow, HeadSequence);
+            _failedBatchesInARow = 0;
+        }
+
+        Volatile.Write(ref _health, (int)AuditHealth.Healthy);
+    }
+
+    /// <summary>A small real write (reopen if needed, then one committed, fsynced row outside the chain).</summary>
+    private bool TryProbe()
+    {
+        try
+        {
+            if (_connection is null)
+            {
+                OpenConnection();
+            }
+
+            using var transaction = _connection!.BeginTransaction(deferred: false);
+            using var command = _connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "INSERT OR REPLACE INTO audit_meta (key, value) VALUES ('last_probe', $time);";
+            command.Parameters.AddWithValue("$time", RecordFormat.FormatTime(_timeProvider.GetUtcNow()));
+            command.ExecuteNonQuery();
+            transaction.Commit();
+            return true;
+        }
+        catch (Exception)
+        {
+            // Still failing; the batch failure that started this was logged, a log line per probe would be noise.
+            return false;
         }
     }
 

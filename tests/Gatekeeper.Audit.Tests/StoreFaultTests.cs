@@ -43,8 +43,17 @@ public sealed class StoreFaultTests
         Assert.True(logger.Count("AuditBatchFailed") >= 1);
         Assert.Contains("full", logger.Entries.First(e => e.Event.Name == "AuditBatchFailed").Message + string.Join(" ", attempts.Select(a => a.Exception!.InnerException!.Message)), StringComparison.OrdinalIgnoreCase);
 
-        // The fault clears: the writer reopens the store, re-reads the head and carries on.
+        // The fault clears: with no traffic at all, the writer's probe turns the health flag back...
         File.Delete(filler);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (log.Health != AuditHealth.Healthy && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(AuditHealth.Healthy, log.Health);
+
+        // ...and appends commit again: the writer reopened the store, re-read the head and carried on.
         for (var i = 0; i < 10; i++)
         {
             var record = Records.Sample();
