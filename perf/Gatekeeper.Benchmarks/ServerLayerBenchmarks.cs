@@ -8,6 +8,7 @@ using System.Net;
 using BenchmarkDotNet.Attributes;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
+using Gatekeeper.Policy;
 using Gatekeeper.Protocol;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
@@ -32,7 +33,7 @@ public class ServerLayerBenchmarks
     {
         var store = new HealthStatusStore();
         store.SetAll(HealthCheckResponse.Types.ServingStatus.Serving);
-        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline()).Methods());
+        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline(new PolicyProvider(Path.Combine(AppContext.BaseDirectory, "policies"), NullLogger<PolicyProvider>.Instance), TimeProvider.System)).Methods());
         _endpoint = new GrpcEndpoint(methods, Options.Create(new GrpcServerOptions()), TimeProvider.System, NullLogger<GrpcEndpoint>.Instance);
         _health.Prepare("/grpc.health.v1.Health/Check", new HealthCheckRequest());
         _decide.Prepare("/gatekeeper.v1.Gatekeeper/Decide", new DecideRequest

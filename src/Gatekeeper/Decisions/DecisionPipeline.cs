@@ -1,58 +1,129 @@
+using System.Runtime.CompilerServices;
+using Gatekeeper.Audit;
+using Gatekeeper.Policy;
 using Gatekeeper.V1;
 
 namespace Gatekeeper.Decisions;
 
 /// <summary>
-/// The decision path after validation: evaluate, then build the answer. Until the policy engine is wired
-/// in, a small fixed rule table answers.
+/// The decision path after validation, top to bottom: read the policy in force once, evaluate, and
+/// build the answer with its own decision id.
 /// </summary>
-public sealed class DecisionPipeline
+public sealed class DecisionPipeline(PolicyProvider policies, TimeProvider time)
 {
-    private const string FixedPolicyVersion = "builtin-fixed-0";
+    private static readonly ConditionalWeakTable<PolicyOutcome, V1.LawfulBasis> LawfulBases = new();
 
     /// <summary>Answers one validated request.</summary>
     public ValueTask<DecideResponse> DecideAsync(DecideRequest request, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return ValueTask.FromResult(Evaluate(request));
+        var policy = policies.Current;
+        return ValueTask.FromResult(Decide(policy, request));
     }
 
-    /// <summary>Answers a validated batch, in order.</summary>
+    /// <summary>Answers a validated batch, in order, all on the same policy version.</summary>
     public ValueTask<DecideBatchResponse> DecideBatchAsync(DecideBatchRequest batch, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var policy = policies.Current;
         var response = new DecideBatchResponse();
         foreach (var request in batch.Requests)
         {
-            response.Responses.Add(Evaluate(request));
+            response.Responses.Add(Decide(policy, request));
         }
 
         return ValueTask.FromResult(response);
     }
 
-    private static DecideResponse Evaluate(DecideRequest request)
+    private DecideResponse Decide(CompiledPolicy policy, DecideRequest request)
     {
-        var response = new DecideResponse
+        var query = ToQuery(request);
+        List<string>? explanation = null;
+        PolicyOutcome outcome;
+        if (request.Explain)
         {
-            DecisionId = Guid.CreateVersion7().ToString("N"),
-            PolicyVersion = FixedPolicyVersion,
-            RequestId = request.RequestId,
-        };
-        if (request is { Category: "health_disability", Recipient: "gp_surgery", Purpose: "social_care" })
-        {
-            response.Decision = Decision.AllowWithConditions;
-            response.RuleId = "health_social_care_to_gp";
-            response.Reason = "Health and social care professionals may share to provide social care.";
-            response.LawfulBasis = new LawfulBasis { Article6 = "6(1)(e)", Article9 = "9(2)(h)" };
-            response.Obligations.Add("need_to_know");
+            explanation = [];
+            outcome = policy.Explain(query, explanation);
         }
         else
         {
-            response.Decision = Decision.Deny;
-            response.RuleId = "no_matching_rule";
-            response.Reason = "No rule allows this disclosure.";
+            outcome = policy.Evaluate(query);
+        }
+
+        var response = new DecideResponse
+        {
+            Decision = ToDecision(outcome.Effect),
+            DecisionId = DecisionIds.New(time),
+            PolicyVersion = policy.Version,
+            RuleId = outcome.RuleId,
+            LawfulBasis = LawfulBasisOf(outcome),
+            Reason = outcome.Reason,
+            RequestId = request.RequestId,
+        };
+        response.Obligations.AddRange(outcome.Obligations);
+        if (explanation is not null)
+        {
+            response.Explanation.AddRange(explanation);
         }
 
         return response;
+    }
+
+    /// <summary>The policy's view of a request: wire enums mapped, the country upper-cased.</summary>
+    internal static PolicyQuery ToQuery(DecideRequest request)
+    {
+        var context = request.Context;
+        if (context is null)
+        {
+            return new PolicyQuery(request.Category, request.Recipient, request.Purpose);
+        }
+
+        var country = context.DestinationCountry;
+        if (country.Length != 0 && (char.IsAsciiLetterLower(country[0]) || char.IsAsciiLetterLower(country[1])))
+        {
+            country = country.ToUpperInvariant();
+        }
+
+        return new PolicyQuery(
+            request.Category,
+            request.Recipient,
+            request.Purpose,
+            context.Form switch
+            {
+                V1.DataForm.Pseudonymised => Policy.DataForm.Pseudonymised,
+                V1.DataForm.Anonymised => Policy.DataForm.Anonymised,
+                _ => Policy.DataForm.Identifiable, // unspecified means identifiable: the safe reading
+            },
+            (Policy.Consent)context.Consent,
+            context.SubjectStatuses,
+            country,
+            context.SubjectRequest,
+            context.HasSubjectIsMinor ? context.SubjectIsMinor : null);
+    }
+
+    private static Decision ToDecision(PolicyEffect effect) => effect switch
+    {
+        PolicyEffect.Allow => Decision.Allow,
+        PolicyEffect.AllowWithConditions => Decision.AllowWithConditions,
+        _ => Decision.Deny,
+    };
+
+    // Outcomes are immutable and live as long as their policy; their wire form is built once and shared
+    // by every answer (responses are only serialised, never changed).
+    private static V1.LawfulBasis? LawfulBasisOf(PolicyOutcome outcome)
+    {
+        var basis = outcome.LawfulBasis;
+        if (basis.Article6.Length == 0 && basis.Article9.Length == 0 && basis.Article10.Length == 0 && basis.Legislation.Count == 0)
+        {
+            return null;
+        }
+
+        return LawfulBases.GetValue(outcome, static o => new V1.LawfulBasis
+        {
+            Article6 = o.LawfulBasis.Article6,
+            Article9 = o.LawfulBasis.Article9,
+            Article10 = o.LawfulBasis.Article10,
+            Legislation = { o.LawfulBasis.Legislation },
+        });
     }
 }

@@ -1,5 +1,6 @@
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
+using Gatekeeper.Policy;
 using Gatekeeper.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -49,6 +50,10 @@ public static class GatekeeperApp
             .ValidateOnStart();
         services.AddSingleton<HealthStatusStore>();
         services.AddSingleton<HealthService>();
+        services.AddOptions<GatekeeperOptions>().Bind(builder.Configuration.GetSection(GatekeeperOptions.Section));
+        services.AddSingleton(sp => new PolicyProvider(
+            sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.ResolvedPolicyPath,
+            sp.GetRequiredService<ILogger<PolicyProvider>>()));
         services.AddSingleton<DecisionPipeline>();
         services.AddSingleton<DecisionService>();
         services.AddGrpcMethods(sp => sp.GetRequiredService<HealthService>().Methods());
@@ -62,6 +67,8 @@ public static class GatekeeperApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Resolve the policy now: an invalid policy stops the start-up with every error logged.
+        app.Services.GetRequiredService<PolicyProvider>();
         var endpoint = app.Services.GetRequiredService<GrpcEndpoint>();
         app.Run(endpoint.HandleAsync);
 
