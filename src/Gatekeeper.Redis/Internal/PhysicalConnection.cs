@@ -32,7 +32,7 @@ internal sealed class PhysicalConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Action<RespValue>? _pushHandler;
     private readonly string _endpoint;
-    private readonly ITimer _timeoutTimer;
+    private ITimer? _timeoutTimer;
     private Exception? _failure;
     private int _pendingCount;
     private int _broken;
@@ -50,10 +50,6 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         _logger = logger;
         _pushHandler = pushHandler;
         _endpoint = options.Host + ":" + options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-        // One timer per connection instead of one per command: the FIFO head is always the oldest command.
-        var period = TimeSpan.FromTicks(Math.Clamp(_commandTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-        _timeoutTimer = time.CreateTimer(static state => ((PhysicalConnection)state!).CheckTimeout(), this, period, period);
     }
 
     /// <summary>Completes (with the reason) when the connection has broken; never faults.</summary>
@@ -108,6 +104,7 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         try
         {
             await connection.HandshakeAsync(options, kind, cancellationToken).ConfigureAwait(false);
+            connection.StartTimeoutChecks();
         }
         catch (Exception ex)
         {
@@ -165,6 +162,22 @@ internal sealed class PhysicalConnection : IAsyncDisposable
         if (pong.Type != RespType.SimpleString || !pong.BytesEqual("PONG"u8))
         {
             throw new RedisProtocolException($"{_endpoint} answered PING with {pong}; is it a Redis server?");
+        }
+    }
+
+    /// <summary>
+    /// One timer per connection instead of one per command: the FIFO head is always the oldest command. Started
+    /// after the hand-shake, which the connect timeout governs (the first connection also pays for JIT warm-up).
+    /// </summary>
+    private void StartTimeoutChecks()
+    {
+        var period = TimeSpan.FromTicks(Math.Clamp(_commandTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        lock (_writeLock)
+        {
+            if (_failure is null)
+            {
+                _timeoutTimer = _time.CreateTimer(static state => ((PhysicalConnection)state!).CheckTimeout(), this, period, period);
+            }
         }
     }
 
@@ -255,13 +268,15 @@ internal sealed class PhysicalConnection : IAsyncDisposable
             return;
         }
 
+        ITimer? timer;
         lock (_writeLock)
         {
             _failure = reason;
             _output.Writer.Complete();
+            timer = _timeoutTimer;
         }
 
-        _timeoutTimer.Dispose();
+        timer?.Dispose();
         _output.Reader.CancelPendingRead();
         try
         {
