@@ -1,3 +1,4 @@
+using Gatekeeper.Audit;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
@@ -17,6 +18,9 @@ public static class GatekeeperApp
 {
     /// <summary>Where the service listens when neither --urls nor configuration says otherwise.</summary>
     public const string DefaultUrl = "http://127.0.0.1:5000";
+
+    /// <summary>Configuration section of the audit log settings (<see cref="AuditOptions"/>).</summary>
+    public const string AuditSection = "Gatekeeper:Audit";
 
     /// <summary>
     /// Builds the application. <paramref name="configure"/> runs last, so tests can add gRPC methods
@@ -54,7 +58,26 @@ public static class GatekeeperApp
         services.AddSingleton(sp => new PolicyProvider(
             sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.ResolvedPolicyPath,
             sp.GetRequiredService<ILogger<PolicyProvider>>()));
-        services.AddSingleton<DecisionPipeline>();
+        services.AddSingleton(sp =>
+        {
+            var audit = new AuditOptions();
+            builder.Configuration.GetSection(AuditSection).Bind(audit);
+            audit.DataDirectory = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.DataDirectory;
+            return new AuditLog(audit, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Audit"), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value;
+            if (!options.AuditEnabled)
+            {
+                HostingLog.AuditDisabled(sp.GetRequiredService<ILogger<DecisionPipeline>>());
+            }
+
+            return new DecisionPipeline(
+                sp.GetRequiredService<PolicyProvider>(),
+                options.AuditEnabled ? sp.GetRequiredService<AuditLog>() : null,
+                sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<DecisionService>();
         services.AddGrpcMethods(sp => sp.GetRequiredService<HealthService>().Methods());
         services.AddGrpcMethods(sp => sp.GetRequiredService<DecisionService>().Methods());
@@ -69,6 +92,8 @@ public static class GatekeeperApp
         var app = builder.Build();
         // Resolve the policy now: an invalid policy stops the start-up with every error logged.
         app.Services.GetRequiredService<PolicyProvider>();
+        // Open the audit store now too: a data directory that cannot be written stops the start-up.
+        app.Services.GetRequiredService<DecisionPipeline>();
         var endpoint = app.Services.GetRequiredService<GrpcEndpoint>();
         app.Run(endpoint.HandleAsync);
 

@@ -12,6 +12,15 @@ public sealed class GatekeeperOptions
     /// </summary>
     public string? PolicyPath { get; set; }
 
+    /// <summary>Where the audit log (and its subject HMAC key file) lives. Defaults to <c>./data</c>.</summary>
+    public string DataDirectory { get; set; } = Audit.AuditOptions.DefaultDataDirectory;
+
+    /// <summary>
+    /// Record every answer before it is given. Defaults to true. Only a benchmark comparing the cost of the
+    /// log may turn it off; the service then warns at start-up that answers are not recorded.
+    /// </summary>
+    public bool AuditEnabled { get; set; } = true;
+
     internal string ResolvedPolicyPath =>
         string.IsNullOrWhiteSpace(PolicyPath) ? Path.Combine(AppContext.BaseDirectory, "policies") : PolicyPath;
 }

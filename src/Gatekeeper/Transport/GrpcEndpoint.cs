@@ -87,7 +87,8 @@ public sealed class GrpcEndpoint
         var timeoutHeader = headers[GrpcProtocol.TimeoutHeader];
         if (timeoutHeader.Count > 0)
         {
-            if (GrpcTimeout.TryParse(timeoutHeader[0], out var timeout))
+            // A legal timeout beyond what a timer holds (about 49.7 days; 99999999H also overflows the clock) means no deadline.
+            if (GrpcTimeout.TryParse(timeoutHeader[0], out var timeout) && timeout.TotalMilliseconds < uint.MaxValue - 1)
             {
                 deadline = _time.GetUtcNow() + timeout;
                 deadlineSource = new CancellationTokenSource(timeout, _time);
