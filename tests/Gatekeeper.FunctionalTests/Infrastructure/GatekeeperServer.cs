@@ -15,14 +15,18 @@ public sealed class GatekeeperServer : IAsyncDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
     private bool _stopped;
 
-    private GatekeeperServer(WebApplication app, LogSink logs, TestingState testing)
+    private GatekeeperServer(WebApplication app, LogSink logs, TestingState testing, string dataDirectory)
     {
         App = app;
+        DataDirectory = dataDirectory;
         Logs = logs;
         Testing = testing;
         var url = app.Urls.FirstOrDefault() ?? throw new InvalidOperationException("The server reported no address.");
         Address = new Uri(url);
     }
+
+    /// <summary>This server's own data directory (audit log), deleted with the server.</summary>
+    public string DataDirectory { get; }
 
     /// <summary>The host.</summary>
     public WebApplication App { get; }
@@ -44,7 +48,8 @@ public sealed class GatekeeperServer : IAsyncDisposable
     {
         var logs = new LogSink();
         var testing = new TestingState();
-        string[] args = ["--urls", "http://127.0.0.1:0", .. extraArgs];
+        var dataDirectory = Directory.CreateTempSubdirectory("gk-func-").FullName;
+        string[] args = ["--urls", "http://127.0.0.1:0", $"--Gatekeeper:DataDirectory={dataDirectory}", .. extraArgs];
         var app = GatekeeperApp.Build(args, builder =>
         {
             // Only the sink: test output stays quiet, and the sink sees the gRPC layer's Debug events too.
@@ -57,11 +62,12 @@ public sealed class GatekeeperServer : IAsyncDisposable
         {
             using var cts = new CancellationTokenSource(StartTimeout);
             await app.StartAsync(cts.Token);
-            return new GatekeeperServer(app, logs, testing);
+            return new GatekeeperServer(app, logs, testing, dataDirectory);
         }
         catch
         {
             await app.DisposeAsync();
+            Directory.Delete(dataDirectory, recursive: true);
             throw;
         }
     }
@@ -95,6 +101,7 @@ public sealed class GatekeeperServer : IAsyncDisposable
         finally
         {
             await App.DisposeAsync();
+            Directory.Delete(DataDirectory, recursive: true);
         }
     }
 }
