@@ -133,6 +133,16 @@ public sealed class TransportTests : IClassFixture<GatekeeperServerFixture>, IDi
     }
 
     [Fact]
+    public async Task Call_DeadlineOfHundredDays_Answered()
+    {
+        // Act
+        var result = await _client.UnaryCallAsync(TestingMethods.Echo, new DecideRequest { RequestId = "long" }, DecideResponse.Parser, new CallOptions { Timeout = TimeSpan.FromDays(100) });
+
+        // Assert
+        Assert.Equal("long", result.Response.RequestId);
+    }
+
+    [Fact]
     public async Task Call_HandlerThrows_UnknownWithoutInternals()
     {
         // Arrange

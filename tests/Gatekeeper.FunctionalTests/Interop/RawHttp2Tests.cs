@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Gatekeeper.FunctionalTests.Infrastructure;
+using Gatekeeper.V1;
 
 namespace Gatekeeper.FunctionalTests.Interop;
 
@@ -55,6 +56,13 @@ public sealed class RawHttp2Tests(RawHttp2Fixture fixture) : IClassFixture<RawHt
     private static string? Header(JsonElement element, string section, string name) =>
         element.GetProperty(section).TryGetProperty(name, out var value) ? value.GetString() : null;
 
+    private DecideResponse Message(string kase)
+    {
+        var bytes = Convert.FromHexString(_run.Field(kase, "data_hex"));
+        Assert.True(bytes.Length >= 5 && bytes[0] == 0, $"Case '{kase}' should carry one uncompressed message: {_run.Case(kase)}");
+        return DecideResponse.Parser.ParseFrom(bytes.AsSpan(5));
+    }
+
     private void AssertEndedPromptly(string kase)
     {
         var element = _run.Case(kase);
@@ -70,7 +78,28 @@ public sealed class RawHttp2Tests(RawHttp2Fixture fixture) : IClassFixture<RawHt
         Assert.Equal("application/grpc", Header(ok, "headers", "content-type"));
         Assert.Equal("0", Header(ok, "trailers", "grpc-status"));
         Assert.False(ok.GetProperty("trailers_only").GetBoolean());
-        Assert.StartsWith("00", ok.GetProperty("data_hex").GetString(), StringComparison.Ordinal);
+        Assert.Equal("raw-h2", Message("ok").RequestId);
+    }
+
+    [Fact]
+    public void BinaryMetadata_PaddedAndUnpaddedBase64_BothDecoded()
+    {
+        var explanation = Message("binary_metadata").Explanation;
+
+        Assert.Equal(0, GrpcStatus("binary_metadata"));
+        Assert.Contains("x-padded-bin=0001027f80feff", explanation);
+        Assert.Contains("x-unpadded-bin=0001027f80feff", explanation);
+        Assert.Contains("x-text=plain value", explanation);
+    }
+
+    [Theory]
+    [InlineData("bad_timeout")]
+    [InlineData("long_timeout")]
+    [InlineData("huge_timeout")]
+    public void UnusableGrpcTimeout_CallRunsWithoutDeadline(string kase)
+    {
+        Assert.Equal(0, GrpcStatus(kase));
+        Assert.Equal("raw-h2", Message(kase).RequestId);
     }
 
     [Theory]

@@ -168,6 +168,16 @@ def main():
         chunks=[frame(gzip.compress(VALID_REQUEST), flag=1)],
     )
     case("unknown_method", path="/gatekeeper.v1.Gatekeeper/Nope", chunks=[frame(b"")])
+    case(
+        "binary_metadata",
+        path="/gatekeeper.testing.Testing/Echo",
+        extra=[("x-padded-bin", "AAECf4D+/w=="), ("x-unpadded-bin", "AAECf4D+/w"), ("x-text", "plain value")],
+        chunks=[frame(b"")],
+    )
+    case("bad_timeout", extra=[("grpc-timeout", "soon")], chunks=[frame(VALID_REQUEST)])
+    # Legal values beyond what timers hold (about 49.7 days) and beyond year 9999.
+    case("long_timeout", extra=[("grpc-timeout", "1200H")], chunks=[frame(VALID_REQUEST)])
+    case("huge_timeout", extra=[("grpc-timeout", "99999999H")], chunks=[frame(VALID_REQUEST)])
     case("timeout", path="/gatekeeper.testing.Testing/Wait", extra=[("grpc-timeout", "50m")], chunks=[frame(b"")])
     case("percent", path="/gatekeeper.testing.Testing/Fail", chunks=[frame(b"")])
     try:
