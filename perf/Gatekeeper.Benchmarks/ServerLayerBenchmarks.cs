@@ -1,11 +1,13 @@
 // Allocation and time per unary call of the gRPC server layer alone (no sockets, no Kestrel): the request
 // delegate GrpcEndpoint.HandleAsync on a reused HttpContext whose features are reset between calls.
+// Decide here evaluates the default policy every time (no cache, no audit): the layer plus the engine.
 // Run: dotnet run -c Release --project perf/Gatekeeper.Benchmarks -- --filter '*ServerLayer*'
 //
 // Last results: see README.md, "Performance".
 using System.IO.Pipelines;
 using System.Net;
 using BenchmarkDotNet.Attributes;
+using Gatekeeper.Caching;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
@@ -33,7 +35,7 @@ public class ServerLayerBenchmarks
     {
         var store = new HealthStatusStore();
         store.SetAll(HealthCheckResponse.Types.ServingStatus.Serving);
-        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline(new PolicyProvider(Path.Combine(AppContext.BaseDirectory, "policies"), NullLogger<PolicyProvider>.Instance), TimeProvider.System)).Methods());
+        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline(new PolicyProvider(Path.Combine(AppContext.BaseDirectory, "policies"), NullLogger<PolicyProvider>.Instance), new L1DecisionCache(0, 0), null, null, TimeProvider.System)).Methods());
         _endpoint = new GrpcEndpoint(methods, Options.Create(new GrpcServerOptions()), TimeProvider.System, NullLogger<GrpcEndpoint>.Instance);
         _health.Prepare("/grpc.health.v1.Health/Check", new HealthCheckRequest());
         _decide.Prepare("/gatekeeper.v1.Gatekeeper/Decide", new DecideRequest

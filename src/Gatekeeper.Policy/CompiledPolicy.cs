@@ -30,6 +30,7 @@ public sealed class CompiledPolicy
     private readonly PolicyOutcome _unknownCategory;
     private readonly PolicyOutcome _unknownRecipient;
     private readonly PolicyOutcome _unknownPurpose;
+    private readonly FrozenDictionary<string, PolicyOutcome> _outcomesByRule;
 
     internal CompiledPolicy(
         string version,
@@ -79,6 +80,18 @@ public sealed class CompiledPolicy
         _unknownCategory = BuiltIn(UnknownCategory, "The record category is not defined in the policy, so nothing can allow sharing it.");
         _unknownRecipient = BuiltIn(UnknownRecipient, "The recipient is not defined in the policy: only the recipients listed in the privacy notice may receive data.");
         _unknownPurpose = BuiltIn(UnknownPurpose, "The purpose is not defined in the policy, so nothing can allow sharing for it.");
+        var outcomes = new Dictionary<string, PolicyOutcome>(StringComparer.Ordinal);
+        foreach (var builtIn in (ReadOnlySpan<PolicyOutcome>)[_noMatchingRule, _unknownCategory, _unknownRecipient, _unknownPurpose])
+        {
+            outcomes[builtIn.RuleId] = builtIn;
+        }
+
+        foreach (var rule in rules)
+        {
+            outcomes[rule.Id] = rule.Outcome;
+        }
+
+        _outcomesByRule = outcomes.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
     /// <summary>Rule id of the denial when no rule matches.</summary>
@@ -115,6 +128,13 @@ public sealed class CompiledPolicy
     public IReadOnlyCollection<string> Purposes => _purposeIds.Keys;
 
     internal IReadOnlyList<CompiledRule> Rules { get; }
+
+    /// <summary>
+    /// The outcome a rule (or built-in denial) of this policy gives, by rule id. For caches that store
+    /// the rule id: an id this policy does not have returns false.
+    /// </summary>
+    public bool TryGetOutcome(string ruleId, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out PolicyOutcome outcome) =>
+        _outcomesByRule.TryGetValue(ruleId, out outcome);
 
     /// <summary>Answers one question. Allocates nothing; safe to call from any number of threads.</summary>
     public PolicyOutcome Evaluate(in PolicyQuery q)

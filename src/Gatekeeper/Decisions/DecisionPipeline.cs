@@ -1,32 +1,55 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Gatekeeper.Audit;
+using Gatekeeper.Caching;
 using Gatekeeper.Policy;
 using Gatekeeper.Protocol;
+using Gatekeeper.Telemetry;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
 
 namespace Gatekeeper.Decisions;
 
 /// <summary>
-/// The decision path after validation, top to bottom: read the policy in force once, evaluate, record the
-/// answer in the audit log and wait until it is durable, answer. If the record cannot be made durable the
-/// caller gets UNAVAILABLE: no answer leaves without its record.
+/// The decision path after validation, top to bottom: read the policy in force once; find the decision in
+/// the in-process cache, then in Redis, else evaluate the policy; build the answer with its own decision id;
+/// record it in the audit log and wait until it is durable; answer. A cache hit is still a separate answer
+/// with its own id and record. If the record cannot be made durable the caller gets UNAVAILABLE: no answer
+/// leaves without its record.
 /// </summary>
-public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, TimeProvider time)
+public sealed class DecisionPipeline
 {
     private static readonly ConditionalWeakTable<PolicyOutcome, V1.LawfulBasis> LawfulBases = new();
     private static readonly ConditionalWeakTable<PolicyOutcome, AuditLawfulBasis> AuditBases = new();
+    private readonly PolicyProvider _policies;
+    private readonly L1DecisionCache _l1;
+    private readonly L2DecisionCache? _l2;
+    private readonly AuditLog? _audit;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the pipeline; <paramref name="l2"/> is null without Redis, <paramref name="audit"/> only for benchmarks.</summary>
+    public DecisionPipeline(PolicyProvider policies, L1DecisionCache l1, L2DecisionCache? l2, AuditLog? audit, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(policies);
+        _policies = policies;
+        _l1 = l1;
+        _l2 = l2;
+        _audit = audit;
+        _time = time;
+        // Keys carry the version, so this only frees memory the old version's decisions held.
+        policies.VersionChanged += (_, _) => l1.Clear();
+    }
 
     /// <summary>Answers one validated request once its audit record is durable.</summary>
     public async ValueTask<DecideResponse> DecideAsync(DecideRequest request, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var policy = policies.Current;
-        var (response, outcome) = Decide(policy, request);
-        if (audit is not null)
+        var policy = _policies.Current;
+        var lookup = await LookupAsync(policy, request, cancellationToken);
+        var response = Answer(policy, request, lookup);
+        if (_audit is not null)
         {
-            await AppendAsync(audit.AppendAsync(ToRecord(request, response, outcome, caller), cancellationToken));
+            await AppendAsync(_audit.AppendAsync(ToRecord(request, response, lookup, caller), cancellationToken));
         }
 
         return response;
@@ -36,26 +59,71 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
     public async ValueTask<DecideBatchResponse> DecideBatchAsync(DecideBatchRequest batch, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var policy = policies.Current;
+        var policy = _policies.Current;
         var response = new DecideBatchResponse();
-        var records = audit is null ? null : new AuditRecord[batch.Requests.Count];
+        var records = _audit is null ? null : new AuditRecord[batch.Requests.Count];
         for (var i = 0; i < batch.Requests.Count; i++)
         {
             var request = batch.Requests[i];
-            var (answer, outcome) = Decide(policy, request);
+            var lookup = await LookupAsync(policy, request, cancellationToken);
+            var answer = Answer(policy, request, lookup);
             response.Responses.Add(answer);
             if (records is not null)
             {
-                records[i] = ToRecord(request, answer, outcome, caller);
+                records[i] = ToRecord(request, answer, lookup, caller);
             }
         }
 
-        if (audit is not null)
+        if (_audit is not null)
         {
-            await AppendAsync(audit.AppendManyAsync(records!, cancellationToken));
+            await AppendAsync(_audit.AppendManyAsync(records!, cancellationToken));
         }
 
         return response;
+    }
+
+    private ValueTask<Lookup> LookupAsync(CompiledPolicy policy, DecideRequest request, CancellationToken cancellationToken)
+    {
+        var query = ToQuery(request);
+        if (request.Explain)
+        {
+            // The trace is computed, never cached.
+            var explanation = new List<string>();
+            var explained = policy.Explain(query, explanation);
+            return new(new Lookup(explained, AuditCacheResults.Miss, explanation));
+        }
+
+        var key = DecisionKey.For(policy.Version, query);
+        if (_l1.TryGet(key, out var cached))
+        {
+            GatekeeperMetrics.CacheLookups.Add(1, GatekeeperMetrics.TierL1);
+            return new(new Lookup(cached, AuditCacheResults.L1, null));
+        }
+
+        return _l2 is null ? new(Evaluate(policy, query, key)) : LookupL2Async(policy, query, key, cancellationToken);
+    }
+
+    private async ValueTask<Lookup> LookupL2Async(CompiledPolicy policy, PolicyQuery query, DecisionKey key, CancellationToken cancellationToken)
+    {
+        var shared = await _l2!.TryGetAsync(key, policy, cancellationToken);
+        if (shared is not null)
+        {
+            GatekeeperMetrics.CacheLookups.Add(1, GatekeeperMetrics.TierL2);
+            _l1.Set(key, shared);
+            return new Lookup(shared, AuditCacheResults.L2, null);
+        }
+
+        var lookup = Evaluate(policy, query, key);
+        _l2.SetInBackground(key, lookup.Outcome);
+        return lookup;
+    }
+
+    private Lookup Evaluate(CompiledPolicy policy, in PolicyQuery query, in DecisionKey key)
+    {
+        var outcome = policy.Evaluate(query);
+        GatekeeperMetrics.CacheLookups.Add(1, GatekeeperMetrics.TierMiss);
+        _l1.Set(key, outcome);
+        return new Lookup(outcome, AuditCacheResults.Miss, null);
     }
 
     private static async ValueTask AppendAsync(ValueTask append)
@@ -75,25 +143,13 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
         }
     }
 
-    private (DecideResponse Response, PolicyOutcome Outcome) Decide(CompiledPolicy policy, DecideRequest request)
+    private DecideResponse Answer(CompiledPolicy policy, DecideRequest request, in Lookup lookup)
     {
-        var query = ToQuery(request);
-        List<string>? explanation = null;
-        PolicyOutcome outcome;
-        if (request.Explain)
-        {
-            explanation = [];
-            outcome = policy.Explain(query, explanation);
-        }
-        else
-        {
-            outcome = policy.Evaluate(query);
-        }
-
+        var outcome = lookup.Outcome;
         var response = new DecideResponse
         {
             Decision = ToDecision(outcome.Effect),
-            DecisionId = DecisionIds.New(time),
+            DecisionId = DecisionIds.New(_time),
             PolicyVersion = policy.Version,
             RuleId = outcome.RuleId,
             LawfulBasis = LawfulBasisOf(outcome),
@@ -101,12 +157,12 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
             RequestId = request.RequestId,
         };
         response.Obligations.AddRange(outcome.Obligations);
-        if (explanation is not null)
+        if (lookup.Explanation is not null)
         {
-            response.Explanation.AddRange(explanation);
+            response.Explanation.AddRange(lookup.Explanation);
         }
 
-        return (response, outcome);
+        return response;
     }
 
     /// <summary>The policy's view of a request: wire enums mapped, the country upper-cased.</summary>
@@ -143,10 +199,10 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
             : country;
     }
 
-    private AuditRecord ToRecord(DecideRequest request, DecideResponse response, PolicyOutcome outcome, string caller) => new()
+    private AuditRecord ToRecord(DecideRequest request, DecideResponse response, in Lookup lookup, string caller) => new()
     {
         DecisionId = response.DecisionId,
-        Time = time.GetUtcNow(),
+        Time = _time.GetUtcNow(),
         Caller = caller,
         RequestId = request.RequestId,
         Category = request.Category,
@@ -159,11 +215,12 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
             Decision.AllowWithConditions => AuditDecisions.AllowWithConditions,
             _ => AuditDecisions.Deny,
         },
-        RuleId = outcome.RuleId,
+        RuleId = lookup.Outcome.RuleId,
         PolicyVersion = response.PolicyVersion,
-        LawfulBasis = AuditBases.GetValue(outcome, static o => new AuditLawfulBasis(o.LawfulBasis.Article6, o.LawfulBasis.Article9, o.LawfulBasis.Article10, o.LawfulBasis.Legislation)),
-        Obligations = outcome.Obligations,
-        Reason = outcome.Reason,
+        LawfulBasis = AuditBases.GetValue(lookup.Outcome, static o => new AuditLawfulBasis(o.LawfulBasis.Article6, o.LawfulBasis.Article9, o.LawfulBasis.Article10, o.LawfulBasis.Legislation)),
+        Obligations = lookup.Outcome.Obligations,
+        Reason = lookup.Outcome.Reason,
+        FromCache = lookup.Tier,
         SubjectRef = request.SubjectRef,
     };
 
@@ -228,4 +285,7 @@ public sealed class DecisionPipeline(PolicyProvider policies, AuditLog? audit, T
             Legislation = { o.LawfulBasis.Legislation },
         });
     }
+
+    /// <summary>A decision and where it came from: l1, l2 or miss (evaluated), with the trace when asked.</summary>
+    private readonly record struct Lookup(PolicyOutcome Outcome, string Tier, List<string>? Explanation);
 }

@@ -12,6 +12,12 @@ public sealed class HealthStatusStore
     /// <summary>The name of the gatekeeper's decision service for health checks.</summary>
     public const string DecisionService = "gatekeeper.v1.Gatekeeper";
 
+    /// <summary>
+    /// The shared decision cache (Redis). Known only when Redis is configured; NOT_SERVING while its circuit
+    /// is open, which means degraded: decisions go on from the in-process cache and the policy.
+    /// </summary>
+    public const string CacheService = "gatekeeper.cache.l2";
+
     private readonly ConcurrentDictionary<string, HealthCheckResponse.Types.ServingStatus> _statuses = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private TaskCompletionSource _changed = NewSignal();

@@ -1,4 +1,7 @@
 using Gatekeeper.Audit;
+using Gatekeeper.Caching;
+using Gatekeeper.Redis;
+using Microsoft.Extensions.Caching.Distributed;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
@@ -21,6 +24,9 @@ public static class GatekeeperApp
 
     /// <summary>Configuration section of the audit log settings (<see cref="AuditOptions"/>).</summary>
     public const string AuditSection = "Gatekeeper:Audit";
+
+    /// <summary>Configuration section of Redis: <c>Configuration</c> (empty = no L2) and <c>InstanceName</c>.</summary>
+    public const string RedisSection = "Gatekeeper:Redis";
 
     /// <summary>
     /// Builds the application. <paramref name="configure"/> runs last, so tests can add gRPC methods
@@ -65,6 +71,7 @@ public static class GatekeeperApp
             audit.DataDirectory = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.DataDirectory;
             return new AuditLog(audit, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Audit"), sp.GetRequiredService<TimeProvider>());
         });
+        AddDecisionCache(builder);
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value;
@@ -75,6 +82,8 @@ public static class GatekeeperApp
 
             return new DecisionPipeline(
                 sp.GetRequiredService<PolicyProvider>(),
+                sp.GetRequiredService<L1DecisionCache>(),
+                sp.GetService<L2DecisionCache>(),
                 options.AuditEnabled ? sp.GetRequiredService<AuditLog>() : null,
                 sp.GetRequiredService<TimeProvider>());
         });
@@ -101,5 +110,59 @@ public static class GatekeeperApp
         app.Lifetime.ApplicationStarted.Register(() => health.SetAll(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving));
         app.Lifetime.ApplicationStopping.Register(health.Drain);
         return app;
+    }
+
+    /// <summary>
+    /// L1 always (unless sized 0); L2 and fleet-wide policy announcements when Gatekeeper:Redis:Configuration
+    /// is set. Without Redis the service is whole: Redis only shares decisions and announces versions.
+    /// </summary>
+    private static void AddDecisionCache(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var cacheOptions = new CacheOptions();
+        builder.Configuration.GetSection(CacheOptions.Section).Bind(cacheOptions);
+        services.AddOptions<CacheOptions>()
+            .Bind(builder.Configuration.GetSection(CacheOptions.Section))
+            .Validate(o => !o.Validate().Any(), "Invalid Gatekeeper:Cache settings.")
+            .ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<CacheOptions>>().Value;
+            return new L1DecisionCache(o.L1MaxEntries, o.L1MaxBytes);
+        });
+
+        var redisConfiguration = builder.Configuration[$"{RedisSection}:Configuration"];
+        if (string.IsNullOrWhiteSpace(redisConfiguration))
+        {
+            return;
+        }
+
+        var instanceName = builder.Configuration[$"{RedisSection}:InstanceName"] ?? "gatekeeper:";
+        services.AddGatekeeperRedisCache(o =>
+        {
+            o.Configuration = redisConfiguration;
+            o.InstanceName = instanceName;
+        });
+        services.AddSingleton(sp =>
+        {
+            var l2 = new L2DecisionCache(
+                sp.GetRequiredService<IDistributedCache>(),
+                sp.GetRequiredService<IOptions<CacheOptions>>().Value,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<L2DecisionCache>>());
+            // Health: the decision service keeps serving without Redis; the L2 entry says it is degraded.
+            var health = sp.GetRequiredService<HealthStatusStore>();
+            health.Set(HealthStatusStore.CacheService, Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+            l2.Breaker.StateChanged += state => health.Set(
+                HealthStatusStore.CacheService,
+                state == CircuitState.Open ? Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing : Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+            return l2;
+        });
+        services.AddHostedService(sp => new PolicyFleetSync(
+            sp.GetRequiredService<RedisConnection>(),
+            sp.GetRequiredService<PolicyProvider>(),
+            sp.GetRequiredService<L1DecisionCache>(),
+            instanceName + "policy-version",
+            sp.GetRequiredService<ILogger<PolicyFleetSync>>()));
     }
 }
