@@ -1,3 +1,4 @@
+using Gatekeeper.Admin;
 using Gatekeeper.Audit;
 using Gatekeeper.Caching;
 using Gatekeeper.Redis;
@@ -90,6 +91,8 @@ public static class GatekeeperApp
         services.AddSingleton<DecisionService>();
         services.AddGrpcMethods(sp => sp.GetRequiredService<HealthService>().Methods());
         services.AddGrpcMethods(sp => sp.GetRequiredService<DecisionService>().Methods());
+        services.AddSingleton<AdminService>();
+        services.AddGrpcMethods(sp => sp.GetRequiredService<AdminService>().Methods());
         services.AddSingleton(sp => new GrpcEndpoint(
             sp.GetServices<ServerMethodSource>().SelectMany(s => s.Create(sp)),
             sp.GetRequiredService<IOptions<GrpcServerOptions>>(),
