@@ -7,6 +7,7 @@ using Gatekeeper.Protocol;
 using Gatekeeper.Telemetry;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
+using AuditRecord = Gatekeeper.Audit.AuditRecord;
 
 namespace Gatekeeper.Decisions;
 

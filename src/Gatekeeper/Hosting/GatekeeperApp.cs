@@ -62,9 +62,17 @@ public static class GatekeeperApp
         services.AddSingleton<HealthStatusStore>();
         services.AddSingleton<HealthService>();
         services.AddOptions<GatekeeperOptions>().Bind(builder.Configuration.GetSection(GatekeeperOptions.Section));
-        services.AddSingleton(sp => new PolicyProvider(
-            sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.ResolvedPolicyPath,
-            sp.GetRequiredService<ILogger<PolicyProvider>>()));
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value;
+            return new PolicyProvider(
+                options.ResolvedPolicyPath,
+                sp.GetRequiredService<ILogger<PolicyProvider>>(),
+                sp.GetRequiredService<TimeProvider>(),
+                PolicyLoaderOptions.Default,
+                PolicyProvider.DefaultDebounce,
+                options.WatchPolicy);
+        });
         services.AddSingleton(sp =>
         {
             var audit = new AuditOptions();

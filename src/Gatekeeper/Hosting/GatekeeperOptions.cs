@@ -12,6 +12,13 @@ public sealed class GatekeeperOptions
     /// </summary>
     public string? PolicyPath { get; set; }
 
+    /// <summary>
+    /// Watch the policy path and swap to a new valid version when its files change. Defaults to true. Where
+    /// file events do not arrive (some network shares), a fleet with Redis still hears of new versions from
+    /// the instance that loaded them.
+    /// </summary>
+    public bool WatchPolicy { get; set; } = true;
+
     /// <summary>Where the audit log (and its subject HMAC key file) lives. Defaults to <c>./data</c>.</summary>
     public string DataDirectory { get; set; } = Audit.AuditOptions.DefaultDataDirectory;
 
