@@ -74,6 +74,25 @@ public abstract class PeerClientInteropTests
         Assert.Equal("SERVING", _run.Field("health_watch", "status"));
     }
 
+    [Fact]
+    public void HealthWatch_GzipCompressedRequest_FirstMessageServing()
+    {
+        Assert.Equal("OK", _run.Field("health_watch_gzip", "code"));
+        Assert.Equal("SERVING", _run.Field("health_watch_gzip", "status"));
+    }
+
+    [Fact]
+    public void Decide_FiveMebibyteMessage_ResourceExhausted() =>
+        Assert.Equal("RESOURCE_EXHAUSTED", _run.Field("over_limit", "code"));
+
+    [Fact]
+    public void Decide_FiftyConcurrentCalls_AllAnsweredWithTheirOwnRequestId()
+    {
+        Assert.Equal("OK", _run.Field("concurrent", "code"));
+        var ids = _run.Case("concurrent").GetProperty("request_ids").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"{_idPrefix}c{i}"), ids);
+    }
+
     [Theory]
     [InlineData("unknown_method")]
     [InlineData("unknown_service")]

@@ -118,6 +118,31 @@ async function main() {
         call.on('error', (error) => { if (!first) { resolve({ error }); } });
     }), (r) => ({ status: r.response.status }));
 
+    await report('health_watch_gzip', () => new Promise((resolve) => {
+        const gzipHealth = new loaded.grpc.health.v1.Health(target, creds, { 'grpc.default_compression_algorithm': 2 });
+        const call = gzipHealth.Watch({ service: '' }, md(), deadline(10000));
+        let first = null;
+        call.on('data', (r) => {
+            if (!first) {
+                first = r;
+                call.cancel();
+                gzipHealth.close();
+                resolve({ response: r });
+            }
+        });
+        call.on('error', (error) => { if (!first) { gzipHealth.close(); resolve({ error }); } });
+    }), (r) => ({ status: r.response.status }));
+
+    // 5 MiB against the server's default 4 MiB receive limit: refused from the length prefix.
+    await report('over_limit', () => unary((cb) => stub.Decide({ ...allowed, subject_ref: 's'.repeat(5 * 1024 * 1024) }, md(), deadline(10000), cb)), () => ({}));
+
+    await report('concurrent', async () => {
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
+            unary((cb) => stub.Decide({ ...allowed, request_id: `node-c${i}` }, md(), deadline(10000), cb))));
+        const failed = results.find((r) => r.error);
+        return failed ? { error: failed.error } : { response: results.map((r) => r.response.request_id) };
+    }, (r) => ({ request_ids: r.response }));
+
     const raw = (p) => unary((cb) => generic.makeUnaryRequest(p, (x) => x, (x) => x, Buffer.alloc(0), md(), deadline(10000), cb));
     await report('unknown_method', () => raw('/gatekeeper.v1.Gatekeeper/NoSuchMethod'), () => ({}));
     await report('unknown_service', () => raw('/no.such.v1.Service/Call'), () => ({}));

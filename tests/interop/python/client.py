@@ -108,6 +108,22 @@ def main():
             call.cancel()
             emit("health_watch", code="OK", status=hp.HealthCheckResponse.ServingStatus.Name(first.status))
 
+        def health_watch_gzip():
+            call = health.Watch(hp.HealthCheckRequest(service=""), timeout=10, compression=grpc.Compression.Gzip)
+            first = next(call)
+            call.cancel()
+            emit("health_watch_gzip", code="OK", status=hp.HealthCheckResponse.ServingStatus.Name(first.status))
+
+        def over_limit():
+            # 5 MiB against the server's default 4 MiB receive limit: refused from the length prefix.
+            stub.Decide(gk.DecideRequest(subject_ref="s" * (5 * 1024 * 1024), **allowed), timeout=10)
+            emit("over_limit", code="OK")
+
+        def concurrent():
+            futures = [stub.Decide.future(gk.DecideRequest(request_id=f"py-c{i}", **allowed), timeout=10) for i in range(50)]
+            ids = [f.result().request_id for f in futures]
+            emit("concurrent", code="OK", request_ids=ids)
+
         def unknown_method():
             channel.unary_unary("/gatekeeper.v1.Gatekeeper/NoSuchMethod")(b"", timeout=10)
             emit("unknown_method", code="OK")
@@ -164,6 +180,9 @@ def main():
             ("health_check", health_check),
             ("health_check_unknown", health_check_unknown),
             ("health_watch", health_watch),
+            ("health_watch_gzip", health_watch_gzip),
+            ("over_limit", over_limit),
+            ("concurrent", concurrent),
             ("unknown_method", unknown_method),
             ("unknown_service", unknown_service),
             ("gzip", gzip),
