@@ -17,7 +17,18 @@ internal static class MessageReader
     {
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(cancellationToken);
+            }
+            catch (IOException)
+            {
+                // Kestrel ends the body this way when the caller resets the stream (e.g. its deadline passed),
+                // sometimes before RequestAborted is signalled: the caller is gone, nothing failed here.
+                throw new RpcException(StatusCode.Cancelled, "The caller reset the stream.");
+            }
+
             var buffer = result.Buffer;
             if (TryParse(buffer, result.IsCompleted, parser, encoding, maxSize, out var message))
             {
