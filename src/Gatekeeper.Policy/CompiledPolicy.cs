@@ -129,6 +129,9 @@ public sealed class CompiledPolicy
 
     internal IReadOnlyList<CompiledRule> Rules { get; }
 
+    /// <summary>Who may ask what (the <c>callers</c> section); <see cref="CallerPolicy.LoopbackOnly"/> when the policy has none.</summary>
+    public CallerPolicy Callers { get; internal init; } = CallerPolicy.LoopbackOnly;
+
     /// <summary>
     /// The outcome a rule (or built-in denial) of this policy gives, by rule id. For caches that store
     /// the rule id: an id this policy does not have returns false.

@@ -100,6 +100,7 @@ internal sealed partial class PolicyCompiler
             }
         }
 
+        var callers = CompileCallers();
         if (_errors.Count > 0)
         {
             return null;
@@ -129,7 +130,10 @@ internal sealed partial class PolicyCompiler
             _statuses.ToFrozenDictionary(StringComparer.Ordinal),
             [.. _countryNames],
             cells,
-            rules);
+            rules)
+        {
+            Callers = callers,
+        };
     }
 
     private List<RawDefinition> Define(List<RawDefinition> definitions, Dictionary<string, int> into, string kind, string section)

@@ -5,9 +5,9 @@ namespace Gatekeeper.Policy.Internal;
 /// (unknown keys, wrong node kinds, malformed ids) with their positions. Cross-references are the
 /// compiler's job, because an id may be defined in another file.
 /// </summary>
-internal sealed class PolicyParser
+internal sealed partial class PolicyParser
 {
-    private static readonly string[] TopKeys = ["policy", "categories", "recipient_classes", "recipients", "purposes", "subject_statuses", "obligations", "rules"];
+    private static readonly string[] TopKeys = ["policy", "categories", "recipient_classes", "recipients", "purposes", "subject_statuses", "obligations", "rules", "callers"];
     private static readonly string[] HeaderKeys = ["label", "description"];
     private static readonly string[] CategoryKeys = ["class", "description"];
     private static readonly string[] RecipientKeys = ["class", "description", "health_or_social_work", "processor"];
@@ -139,6 +139,9 @@ internal sealed class PolicyParser
                     break;
                 case "rules":
                     ParseRules(value);
+                    break;
+                case "callers":
+                    ParseCallers(value);
                     break;
                 default:
                     UnknownKey(key, "at the top of a policy file", TopKeys);

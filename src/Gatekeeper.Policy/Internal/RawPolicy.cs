@@ -146,4 +146,9 @@ internal sealed class RawPolicy
     public List<RawDefinition> Obligations { get; } = [];
 
     public List<RawRule> Rules { get; } = [];
+
+    /// <summary>True once any file has a <c>callers</c> key, even an empty one.</summary>
+    public bool CallersDeclared { get; set; }
+
+    public List<RawCaller> Callers { get; } = [];
 }
