@@ -16,7 +16,8 @@ namespace Gatekeeper.Decisions;
 /// the in-process cache, then in Redis, else evaluate the policy; build the answer with its own decision id;
 /// record it in the audit log and wait until it is durable; answer. A cache hit is still a separate answer
 /// with its own id and record. If the record cannot be made durable the caller gets UNAVAILABLE: no answer
-/// leaves without its record.
+/// leaves without its record. Telemetry: the decision's attributes go on the call's server span, the audit wait
+/// is a child span, and counters and timings are recorded only while a listener is attached.
 /// </summary>
 public sealed class DecisionPipeline
 {
@@ -45,12 +46,22 @@ public sealed class DecisionPipeline
     public async ValueTask<DecideResponse> DecideAsync(DecideRequest request, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Taken before any await: a Redis child span becomes Activity.Current while it runs.
+        var span = DecisionTelemetry.RecordedServerSpan();
         var policy = _policies.Current;
         var lookup = await LookupAsync(policy, request, cancellationToken);
         var response = Answer(policy, request, lookup);
+        var decision = DecisionName(response.Decision);
+        DecisionTelemetry.CountDecision(lookup.Outcome, decision, policy.Version);
+        if (span is not null)
+        {
+            DecisionTelemetry.TagDecision(span, decision, request.Category, request.Recipient, request.Purpose, response.RuleId, policy.Version, lookup.Tier, response.DecisionId);
+        }
+
         if (_audit is not null)
         {
-            await AppendAsync(_audit.AppendAsync(ToRecord(request, response, lookup, caller), cancellationToken));
+            var append = _audit.AppendAsync(ToRecord(request, response, lookup, caller), cancellationToken);
+            await AppendAsync(DecisionTelemetry.CommitObserved ? DecisionTelemetry.TraceCommitAsync(append, 1) : append);
         }
 
         return response;
@@ -60,6 +71,7 @@ public sealed class DecisionPipeline
     public async ValueTask<DecideBatchResponse> DecideBatchAsync(DecideBatchRequest batch, string caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        var span = DecisionTelemetry.RecordedServerSpan();
         var policy = _policies.Current;
         var response = new DecideBatchResponse();
         var records = _audit is null ? null : new AuditRecord[batch.Requests.Count];
@@ -69,15 +81,22 @@ public sealed class DecisionPipeline
             var lookup = await LookupAsync(policy, request, cancellationToken);
             var answer = Answer(policy, request, lookup);
             response.Responses.Add(answer);
+            DecisionTelemetry.CountDecision(lookup.Outcome, DecisionName(answer.Decision), policy.Version);
             if (records is not null)
             {
                 records[i] = ToRecord(request, answer, lookup, caller);
             }
         }
 
+        if (span is not null)
+        {
+            DecisionTelemetry.TagBatch(span, batch.Requests.Count, policy.Version);
+        }
+
         if (_audit is not null)
         {
-            await AppendAsync(_audit.AppendManyAsync(records!, cancellationToken));
+            var append = _audit.AppendManyAsync(records!, cancellationToken);
+            await AppendAsync(DecisionTelemetry.CommitObserved ? DecisionTelemetry.TraceCommitAsync(append, records!.Length) : append);
         }
 
         return response;
@@ -121,7 +140,9 @@ public sealed class DecisionPipeline
 
     private Lookup Evaluate(CompiledPolicy policy, in PolicyQuery query, in DecisionKey key)
     {
+        var started = DecisionTelemetry.StartEvaluation();
         var outcome = policy.Evaluate(query);
+        DecisionTelemetry.EndEvaluation(started);
         GatekeeperMetrics.CacheLookups.Add(1, GatekeeperMetrics.TierMiss);
         _l1.Set(key, outcome);
         return new Lookup(outcome, AuditCacheResults.Miss, null);
@@ -210,12 +231,7 @@ public sealed class DecisionPipeline
         Recipient = request.Recipient,
         Purpose = request.Purpose,
         Context = ContextJson(request.Context),
-        Decision = response.Decision switch
-        {
-            Decision.Allow => AuditDecisions.Allow,
-            Decision.AllowWithConditions => AuditDecisions.AllowWithConditions,
-            _ => AuditDecisions.Deny,
-        },
+        Decision = DecisionName(response.Decision),
         RuleId = lookup.Outcome.RuleId,
         PolicyVersion = response.PolicyVersion,
         LawfulBasis = AuditBases.GetValue(lookup.Outcome, static o => new AuditLawfulBasis(o.LawfulBasis.Article6, o.LawfulBasis.Article9, o.LawfulBasis.Article10, o.LawfulBasis.Legislation)),
@@ -260,6 +276,14 @@ public sealed class DecisionPipeline
 
         return sb.Append("]}").ToString();
     }
+
+    /// <summary>The decision as the audit log and telemetry name it.</summary>
+    private static string DecisionName(Decision decision) => decision switch
+    {
+        Decision.Allow => AuditDecisions.Allow,
+        Decision.AllowWithConditions => AuditDecisions.AllowWithConditions,
+        _ => AuditDecisions.Deny,
+    };
 
     private static Decision ToDecision(PolicyEffect effect) => effect switch
     {

@@ -3,9 +3,11 @@ using Gatekeeper.Audit;
 using Gatekeeper.Caching;
 using Gatekeeper.Redis;
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Configuration;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
+using Gatekeeper.Telemetry;
 using Gatekeeper.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -51,9 +53,38 @@ public static class GatekeeperApp
         // Per-request hosting logs cost more than a decision. While any level of the hosting diagnostics
         // category is enabled, ASP.NET Core also starts an Activity and a log scope for every request.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Our own server span (GrpcEndpoint) replaces that Activity, so keep the category off with telemetry on too.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
 
+        // One JSON object per line on the console, for log shippers; the slim builder does not bind
+        // Logging:Console:FormatterName, hence a switch of our own.
+        if (builder.Configuration.GetValue<bool>(GatekeeperOptions.JsonLogsKey))
+        {
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffZ";
+            });
+        }
+
+        // Before anything else that can fail, so that a failed build disposes it; null SDK unless an OTLP endpoint is set.
+        var telemetry = GatekeeperTelemetry.Create(builder.Configuration);
+        try
+        {
+            return Build(builder, telemetry, configure);
+        }
+        catch
+        {
+            telemetry.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(WebApplicationBuilder builder, GatekeeperTelemetry telemetry, Action<WebApplicationBuilder>? configure)
+    {
         var services = builder.Services;
+        // A factory registration: the container disposes (flushes) the SDK with the host.
+        services.AddSingleton(_ => telemetry);
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<GrpcServerOptions>()
             .Bind(builder.Configuration.GetSection(GrpcServerOptions.Section))
@@ -80,7 +111,7 @@ public static class GatekeeperApp
             audit.DataDirectory = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value.DataDirectory;
             return new AuditLog(audit, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Audit"), sp.GetRequiredService<TimeProvider>());
         });
-        AddDecisionCache(builder);
+        AddDecisionCache(builder, telemetry);
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<GatekeeperOptions>>().Value;
@@ -109,11 +140,24 @@ public static class GatekeeperApp
 
         configure?.Invoke(builder);
 
+        // After configure: tests clear the console providers, but OTLP export is telemetry, not console output.
+        if (telemetry.LoggerProvider is { } otlpLogs)
+        {
+            services.AddSingleton(otlpLogs);
+        }
+
         var app = builder.Build();
+        // Resolved first so that it is disposed last: logs written while the audit log shuts down are still exported.
+        app.Services.GetRequiredService<GatekeeperTelemetry>();
+        telemetry.LogState(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Telemetry"));
         // Resolve the policy now: an invalid policy stops the start-up with every error logged.
         app.Services.GetRequiredService<PolicyProvider>();
         // Open the audit store now too: a data directory that cannot be written stops the start-up.
         app.Services.GetRequiredService<DecisionPipeline>();
+        telemetry.Observe(
+            app.Services.GetRequiredService<IOptions<GatekeeperOptions>>().Value.AuditEnabled ? app.Services.GetRequiredService<AuditLog>() : null,
+            app.Services.GetRequiredService<PolicyProvider>(),
+            app.Services.GetService<L2DecisionCache>()?.Breaker);
         var endpoint = app.Services.GetRequiredService<GrpcEndpoint>();
         app.Run(endpoint.HandleAsync);
 
@@ -127,7 +171,7 @@ public static class GatekeeperApp
     /// L1 always (unless sized 0); L2 and fleet-wide policy announcements when Gatekeeper:Redis:Configuration
     /// is set. Without Redis the service is whole: Redis only shares decisions and announces versions.
     /// </summary>
-    private static void AddDecisionCache(WebApplicationBuilder builder)
+    private static void AddDecisionCache(WebApplicationBuilder builder, GatekeeperTelemetry telemetry)
     {
         var services = builder.Services;
         var cacheOptions = new CacheOptions();
@@ -156,8 +200,9 @@ public static class GatekeeperApp
         });
         services.AddSingleton(sp =>
         {
+            var redis = sp.GetRequiredService<IDistributedCache>();
             var l2 = new L2DecisionCache(
-                sp.GetRequiredService<IDistributedCache>(),
+                telemetry.Enabled ? new TracingDistributedCache(redis) : redis,
                 sp.GetRequiredService<IOptions<CacheOptions>>().Value,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<L2DecisionCache>>());

@@ -7,6 +7,12 @@ public sealed class GatekeeperOptions
     public const string Section = "Gatekeeper";
 
     /// <summary>
+    /// Set to true for JSON console logs (one object per line, with event id, category and structured state).
+    /// Read when the host is built. Defaults to false (the plain console format).
+    /// </summary>
+    public const string JsonLogsKey = "Gatekeeper:JsonLogs";
+
+    /// <summary>
     /// The policy file or folder to serve and watch. Defaults to the bundled default policy
     /// (<c>policies/</c> next to the binary).
     /// </summary>

@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
+using System.Diagnostics;
 using Gatekeeper.Protocol;
+using Gatekeeper.Telemetry;
 using Gatekeeper.Transport.Internal;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -10,11 +12,13 @@ namespace Gatekeeper.Transport;
 /// <summary>
 /// The gRPC server on Kestrel: one request delegate that checks the call, routes it by path, starts the
 /// deadline and turns every failure into a gRPC status. No endpoint routing: a frozen path lookup is all
-/// the routing a gRPC server needs.
+/// the routing a gRPC server needs. Being the single entry of every call, it also owns the server span and the
+/// call metric (both skipped, without a timestamp, while nothing listens).
 /// </summary>
 public sealed class GrpcEndpoint
 {
     private readonly FrozenDictionary<string, ServerMethod> _methods;
+    private readonly FrozenDictionary<string, Route> _routes;
     private readonly FrozenSet<string> _services;
     private readonly GrpcServerOptions _options;
     private readonly TimeProvider _time;
@@ -38,6 +42,7 @@ public sealed class GrpcEndpoint
         }
 
         _methods = byPath.ToFrozenDictionary(StringComparer.Ordinal);
+        _routes = byPath.ToFrozenDictionary(e => e.Key, e => new Route(e.Value, new RpcServerTelemetry(e.Value.Service, e.Value.Name)), StringComparer.Ordinal);
         _services = services.ToFrozenSet(StringComparer.Ordinal);
         _options = options.Value;
         _time = time;
@@ -66,7 +71,7 @@ public sealed class GrpcEndpoint
         }
 
         var path = request.Path.Value ?? string.Empty;
-        if (!_methods.TryGetValue(path, out var method))
+        if (!_routes.TryGetValue(path, out var route))
         {
             var detail = UnimplementedDetail(path);
             GrpcServerLog.UnimplementedMethod(_logger, path);
@@ -74,12 +79,22 @@ public sealed class GrpcEndpoint
             return Task.CompletedTask;
         }
 
-        return InvokeAsync(http, method);
+        return InvokeAsync(http, route);
     }
 
-    private async Task InvokeAsync(HttpContext http, ServerMethod method)
+    private async Task InvokeAsync(HttpContext http, Route route)
     {
+        var method = route.Method;
         var headers = http.Request.Headers;
+        long started = 0;
+        Activity? activity = null;
+        if (GatekeeperMetrics.CallTelemetryActive)
+        {
+            started = Stopwatch.GetTimestamp();
+            activity = route.Telemetry.StartServerSpan(headers);
+        }
+
+        var status = StatusCode.OK;
         CancellationTokenSource? deadlineSource = null;
         CancellationTokenRegistration abortRegistration = default;
         DateTimeOffset? deadline = null;
@@ -111,21 +126,25 @@ public sealed class GrpcEndpoint
         }
         catch (RpcException ex)
         {
+            status = ex.StatusCode;
             GrpcServerLog.CallFailedWithStatus(_logger, method.Path, ex.StatusCode, ex.Detail);
             ResponseWriter.WriteError(http.Response, ex.StatusCode, ex.Detail, call, ex.Headers);
         }
         catch (OperationCanceledException) when (deadlineSource is not null && deadlineSource.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
         {
+            status = StatusCode.DeadlineExceeded;
             GrpcServerLog.DeadlineExceeded(_logger, method.Path);
             ResponseWriter.WriteError(http.Response, StatusCode.DeadlineExceeded, "Deadline Exceeded", call);
         }
         catch (Exception) when (http.RequestAborted.IsCancellationRequested)
         {
             // The caller cancelled or went away: there is nobody to answer; Kestrel resets the stream.
+            status = StatusCode.Cancelled;
             GrpcServerLog.CallCancelled(_logger, method.Path);
         }
         catch (Exception ex)
         {
+            status = StatusCode.Unknown;
             GrpcServerLog.HandlerFailed(_logger, method.Path, ex);
             var detail = _options.EnableDetailedErrors ? $"Exception was thrown by handler. {ex.GetType().Name}: {ex.Message}" : "Exception was thrown by handler.";
             ResponseWriter.WriteError(http.Response, StatusCode.Unknown, detail, call);
@@ -134,6 +153,10 @@ public sealed class GrpcEndpoint
         {
             abortRegistration.Dispose();
             deadlineSource?.Dispose();
+            if (started != 0)
+            {
+                route.Telemetry.Complete(activity, status, started);
+            }
         }
     }
 
@@ -151,4 +174,7 @@ public sealed class GrpcEndpoint
 
         return $"Unknown path '{path}': gRPC paths are /service/method.";
     }
+
+    /// <summary>A served method and its precomputed telemetry, found with one lookup per call.</summary>
+    private sealed record Route(ServerMethod Method, RpcServerTelemetry Telemetry);
 }

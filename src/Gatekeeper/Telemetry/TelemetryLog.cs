@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Gatekeeper.Telemetry;
+
+/// <summary>Log events of telemetry (500-599). Event ids and names are a contract with ops dashboards.</summary>
+internal static partial class TelemetryLog
+{
+    [LoggerMessage(EventId = 500, EventName = "TelemetryEnabled", Level = LogLevel.Information, Message = "OpenTelemetry export is on: traces, metrics and logs go to {Endpoint} over {Protocol} as service {ServiceName}.")]
+    public static partial void Enabled(ILogger logger, string endpoint, string protocol, string serviceName);
+
+    [LoggerMessage(EventId = 501, EventName = "TelemetryDisabled", Level = LogLevel.Information, Message = "OpenTelemetry export is off ({Reason}); set OTEL_EXPORTER_OTLP_ENDPOINT to turn it on.")]
+    public static partial void Disabled(ILogger logger, string reason);
+}
