@@ -22,6 +22,13 @@ public sealed class GatekeeperClient : IDisposable
     /// <summary>The user-agent sent with every call: gatekeeper-dotnet/&lt;assembly version&gt;.</summary>
     public static readonly string UserAgent = "gatekeeper-dotnet/" + GetVersion();
 
+    /// <summary>
+    /// The <see cref="System.Diagnostics.ActivitySource"/> of the client spans: listen to it (with OpenTelemetry,
+    /// <c>AddSource(GatekeeperClient.ActivitySourceName)</c>) to get one client span per call, which the server's
+    /// span continues. Without a listener the client only propagates the caller's current activity, if any.
+    /// </summary>
+    public const string ActivitySourceName = "Gatekeeper.Client";
+
     private readonly HttpClient _httpClient;
     private readonly bool _ownsHttpClient;
     private readonly Uri _address;
@@ -267,12 +274,28 @@ public sealed class GatekeeperClient : IDisposable
         CancellationToken cancellationToken)
         where TResponse : class, IMessage<TResponse>
     {
-        using var call = CreateCall(uri, request, parser, options, cancellationToken);
-        await call.StartAsync().ConfigureAwait(false);
-        var response = await call.ReadMessageAsync().ConfigureAwait(false)
-            ?? throw new RpcException(StatusCode.Internal, "Bad gRPC response: the server ended a unary call with status OK but sent no response message.", call.BuildTrailers());
-        await call.ReadEndAsync().ConfigureAwait(false);
-        return result(call, response);
+        // Current while the request is built, so that its traceparent names this span.
+        var span = TraceContext.StartClientSpan(uri);
+        var status = StatusCode.Unknown;
+        try
+        {
+            using var call = CreateCall(uri, request, parser, options, cancellationToken);
+            await call.StartAsync().ConfigureAwait(false);
+            var response = await call.ReadMessageAsync().ConfigureAwait(false)
+                ?? throw new RpcException(StatusCode.Internal, "Bad gRPC response: the server ended a unary call with status OK but sent no response message.", call.BuildTrailers());
+            await call.ReadEndAsync().ConfigureAwait(false);
+            status = StatusCode.OK;
+            return result(call, response);
+        }
+        catch (RpcException ex)
+        {
+            status = ex.StatusCode;
+            throw;
+        }
+        finally
+        {
+            TraceContext.StopClientSpan(span, status);
+        }
     }
 
     private Uri ResolvePath(string path)

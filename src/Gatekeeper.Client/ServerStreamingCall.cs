@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Gatekeeper.Client.Internal;
+using Gatekeeper.Protocol;
 using Google.Protobuf;
 
 namespace Gatekeeper.Client;
@@ -63,14 +64,50 @@ public sealed class ServerStreamingCall<TResponse> : IAsyncEnumerable<TResponse>
             : null;
         var token = linked?.Token ?? (enumeratorToken.CanBeCanceled ? enumeratorToken : _cancellationToken);
 
-        using var call = _client.CreateCall(_uri, _request, _parser, _options, token);
-        await call.StartAsync().ConfigureAwait(false);
-        ResponseHeaders = call.BuildResponseHeaders();
-        while (await call.ReadMessageAsync().ConfigureAwait(false) is { } message)
+        var span = TraceContext.StartClientSpan(_uri);
+        // A consumer that stops enumerating early cancels the call.
+        var status = StatusCode.Cancelled;
+        try
         {
-            yield return message;
-        }
+            using var call = _client.CreateCall(_uri, _request, _parser, _options, token);
+            try
+            {
+                await call.StartAsync().ConfigureAwait(false);
+            }
+            catch (RpcException ex)
+            {
+                status = ex.StatusCode;
+                throw;
+            }
 
-        Trailers = call.BuildTrailers();
+            ResponseHeaders = call.BuildResponseHeaders();
+            while (true)
+            {
+                TResponse? message;
+                try
+                {
+                    message = await call.ReadMessageAsync().ConfigureAwait(false);
+                }
+                catch (RpcException ex)
+                {
+                    status = ex.StatusCode;
+                    throw;
+                }
+
+                if (message is null)
+                {
+                    break;
+                }
+
+                yield return message;
+            }
+
+            status = StatusCode.OK;
+            Trailers = call.BuildTrailers();
+        }
+        finally
+        {
+            TraceContext.StopClientSpan(span, status);
+        }
     }
 }
