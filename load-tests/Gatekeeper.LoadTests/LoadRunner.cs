@@ -73,12 +73,15 @@ internal sealed class LoadRunner : IDisposable
         _measureStartTicks = _startTicks + ToTicks(_scenario.Warmup);
         _endTicks = _measureStartTicks + ToTicks(_scenario.Duration);
         _lastMeasuredCompletion = _measureStartTicks;
+        var cpuAtStart = Environment.CpuUsage.TotalTime;
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ticker = TickAsync(stop.Token);
         var load = _scenario.Mode == LoadMode.Open ? RunOpenLoop(cancellationToken) : RunClosedLoopAsync(cancellationToken);
         await load;
         await DrainAsync();
+        var cpu = (Environment.CpuUsage.TotalTime - cpuAtStart).TotalSeconds;
+        var wall = (Stopwatch.GetTimestamp() - _startTicks) / (double)Stopwatch.Frequency;
         await stop.CancelAsync();
         await ticker;
         SummariseUpTo(int.MaxValue);
@@ -101,6 +104,7 @@ internal sealed class LoadRunner : IDisposable
             WarmupErrors = Interlocked.Read(ref _warmupErrors),
             Interrupted = cancellationToken.IsCancellationRequested,
             MaxServerRssBytes = _maxRss,
+            GeneratorCpuPercent = wall > 0 ? 100 * cpu / wall : 0,
         };
     }
 

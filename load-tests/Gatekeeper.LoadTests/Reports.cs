@@ -26,6 +26,7 @@ internal static class Reports
         }
 
         sb.AppendLine(inv, $" {Units.FormatNanos(r.Latency.Max),8} {r.Errors,8}");
+        sb.AppendLine(inv, $"generator CPU: {r.GeneratorCpuPercent:0}% of one core{(r.GeneratorCpuPercent >= 90 ? " (the generator may have set the pace: the rate is a lower bound)" : string.Empty)}");
         if (s.Mode == LoadMode.Open)
         {
             sb.AppendLine(inv, $"generator send lag (included above): p50 {Units.FormatNanos(r.SendLag.ValueAtPercentile(50))}, p99 {Units.FormatNanos(r.SendLag.ValueAtPercentile(99))}, max {Units.FormatNanos(r.SendLag.Max)}");
@@ -144,6 +145,7 @@ internal static class Reports
             w.WriteNumber("maxServerRssMb", Math.Round(rss / (1024.0 * 1024), 1));
         }
 
+        w.WriteNumber("generatorCpuPercent", Math.Round(r.GeneratorCpuPercent, 1));
         w.WriteBoolean("interrupted", r.Interrupted);
         w.WriteEndObject();
         w.WriteStartArray("assertions");

@@ -28,6 +28,12 @@ internal sealed class RunResult
     public required bool Interrupted { get; init; }
     public long? MaxServerRssBytes { get; init; }
 
+    /// <summary>
+    /// This process's CPU time over the run's wall time (100 = one core busy). Near 100 with the generator pinned
+    /// to one core, the generator set the pace and the rate is a lower bound of what the server could do.
+    /// </summary>
+    public double GeneratorCpuPercent { get; init; }
+
     public long Calls => Latency.Count;
 
     public double Rate => MeasuredSeconds > 0 ? Calls / MeasuredSeconds : 0;
