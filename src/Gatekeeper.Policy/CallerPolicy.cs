@@ -38,7 +38,7 @@ public sealed class CallerPolicy
     public static CallerPolicy LoopbackOnly { get; } = new(
         new Dictionary<string, CallerEntitlement>(StringComparer.Ordinal)
         {
-            [AnonymousLoopback] = new CallerEntitlement(AnonymousLoopback, null, null, mayQueryAudit: true, mayReloadPolicy: true),
+            [AnonymousLoopback] = new CallerEntitlement(AnonymousLoopback, null, null, mayQueryAudit: true, mayReloadPolicy: true, CallerRateLimit.Unlimited),
         }.ToFrozenDictionary(StringComparer.Ordinal),
         declared: false);
 
@@ -64,9 +64,10 @@ public sealed class CallerEntitlement
     private readonly FrozenSet<string>? _categories;
     private readonly FrozenSet<string>? _purposes;
 
-    internal CallerEntitlement(string caller, FrozenSet<string>? categories, FrozenSet<string>? purposes, bool mayQueryAudit, bool mayReloadPolicy)
+    internal CallerEntitlement(string caller, FrozenSet<string>? categories, FrozenSet<string>? purposes, bool mayQueryAudit, bool mayReloadPolicy, CallerRateLimit? rateLimit = null)
     {
         Caller = caller;
+        RateLimit = rateLimit;
         _categories = categories;
         _purposes = purposes;
         MayQueryAudit = mayQueryAudit;
@@ -82,7 +83,20 @@ public sealed class CallerEntitlement
     /// <summary>May call <c>gatekeeper.v1.Admin/ReloadPolicy</c>.</summary>
     public bool MayReloadPolicy { get; }
 
+    /// <summary>The caller's own rate limit; null means the service's configured default.</summary>
+    public CallerRateLimit? RateLimit { get; }
+
     /// <summary>May ask about this category for this purpose. Allocates nothing.</summary>
     public bool MayAsk(string category, string purpose) =>
         (_categories is null || _categories.Contains(category)) && (_purposes is null || _purposes.Contains(purpose));
+}
+
+/// <summary>A caller's token bucket: sustained calls per second and burst size; <see cref="Unlimited"/> for none.</summary>
+public sealed record CallerRateLimit(double PerSecond, int Burst)
+{
+    /// <summary>No limit (e.g. local load tests over loopback).</summary>
+    public static CallerRateLimit Unlimited { get; } = new(double.PositiveInfinity, int.MaxValue);
+
+    /// <summary>True for <see cref="Unlimited"/>.</summary>
+    public bool IsUnlimited => double.IsPositiveInfinity(PerSecond);
 }

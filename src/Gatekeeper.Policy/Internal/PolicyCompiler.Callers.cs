@@ -43,7 +43,7 @@ internal sealed partial class PolicyCompiler
                 }
             }
 
-            callers[raw.Identity] = new CallerEntitlement(raw.Identity, categories, purposes, query, reload);
+            callers[raw.Identity] = new CallerEntitlement(raw.Identity, categories, purposes, query, reload, raw.RateLimit);
         }
 
         return new CallerPolicy(callers.ToFrozenDictionary(StringComparer.Ordinal), declared: true);

@@ -4,7 +4,8 @@ namespace Gatekeeper.Policy.Internal;
 internal sealed partial class PolicyParser
 {
     private const int MaxCallerLength = 256;
-    private static readonly string[] CallerKeys = ["description", "categories", "purposes", "admin"];
+    private static readonly string[] RateLimitKeys = ["per_second", "burst"];
+    private static readonly string[] CallerKeys = ["description", "categories", "purposes", "admin", "rate_limit"];
 
     private void ParseCallers(YNode node)
     {
@@ -51,6 +52,9 @@ internal sealed partial class PolicyParser
                     case "admin":
                         ParseAdmin(caller, pv);
                         break;
+                    case "rate_limit":
+                        caller.RateLimit = ParseRateLimit(pv);
+                        break;
                     default:
                         UnknownKey(pk, $"in caller '{Truncate(key.Value)}'", CallerKeys);
                         break;
@@ -74,6 +78,63 @@ internal sealed partial class PolicyParser
         }
 
         caller.Admin.AddRange(ExpectIdList(node, "admin right"));
+    }
+
+    /// <summary>"unlimited" or { per_second: N, burst: M } (burst defaults to twice per_second).</summary>
+    private CallerRateLimit? ParseRateLimit(YNode node)
+    {
+        if (node is YScalar { Value: "unlimited" })
+        {
+            return CallerRateLimit.Unlimited;
+        }
+
+        if (node is not YMapping map)
+        {
+            Error(node, "'rate_limit' must be unlimited or { per_second: N, burst: M }");
+            return null;
+        }
+
+        double? perSecond = null;
+        int? burst = null;
+        foreach (var (key, value) in map.Entries)
+        {
+            switch (key.Value)
+            {
+                case "per_second":
+                    if (value is YScalar { IsPlain: true } ps && double.TryParse(ps.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var rate) && rate > 0 && rate <= 1e9)
+                    {
+                        perSecond = rate;
+                    }
+                    else
+                    {
+                        Error(value, "'per_second' must be a number of calls per second above 0 (e.g. 500 or 0.5)");
+                    }
+
+                    break;
+                case "burst":
+                    if (value is YScalar { IsPlain: true } b && int.TryParse(b.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) && size >= 1)
+                    {
+                        burst = size;
+                    }
+                    else
+                    {
+                        Error(value, "'burst' must be a whole number of calls, at least 1");
+                    }
+
+                    break;
+                default:
+                    UnknownKey(key, "in 'rate_limit'", RateLimitKeys);
+                    break;
+            }
+        }
+
+        if (perSecond is null)
+        {
+            Error(node, "'rate_limit' needs 'per_second' (or write rate_limit: unlimited)");
+            return null;
+        }
+
+        return new CallerRateLimit(perSecond.Value, burst ?? (int)Math.Clamp(Math.Ceiling(perSecond.Value * 2), 1, int.MaxValue));
     }
 
     internal static bool IsValidCallerIdentity(string value)

@@ -18,4 +18,6 @@ internal sealed class RawCaller
     public RawSelector? Purposes { get; set; }
 
     public List<IdRef> Admin { get; } = [];
+
+    public CallerRateLimit? RateLimit { get; set; }
 }

@@ -38,6 +38,7 @@ public sealed class CallerPolicyTests : IDisposable
         Assert.True(loopback.MayAsk("contact", "care"));
         Assert.True(loopback.MayAsk("not_defined", "care"));
         Assert.True(loopback.MayQueryAudit && loopback.MayReloadPolicy);
+        Assert.True(loopback.RateLimit!.IsUnlimited);
         Assert.False(policy.Callers.TryGet(CallerPolicy.Anonymous, out _));
         Assert.False(policy.Callers.TryGet("spiffe://council.example/case-management", out _));
     }
@@ -56,6 +57,7 @@ public sealed class CallerPolicyTests : IDisposable
                 purposes: [research]
               ops-dashboard:
                 admin: [query_audit]
+                rate_limit: { per_second: 2.5, burst: 10 }
               auditor:
             """);
 
@@ -78,6 +80,8 @@ public sealed class CallerPolicyTests : IDisposable
         Assert.True(ops.MayQueryAudit);
         Assert.False(ops.MayReloadPolicy);
         Assert.False(ops.MayAsk("contact", "care"));
+        Assert.Equal(new CallerRateLimit(2.5, 10), ops.RateLimit);
+        Assert.Null(cms.RateLimit);
 
         Assert.True(policy.Callers.TryGet("auditor", out var nothing));
         Assert.False(nothing.MayAsk("contact", "care") || nothing.MayQueryAudit || nothing.MayReloadPolicy);
@@ -125,13 +129,18 @@ public sealed class CallerPolicyTests : IDisposable
               typo:
                 purpose: '*'
               list: [a, b]
+              limited:
+                rate_limit: { per_second: -1, burst: lots, every: 2 }
             """);
 
         Single(errors, "is not a caller identity");
         Single(errors, "caller 'half' names categories but no purposes");
         Single(errors, "unknown key 'purpose' in caller 'typo' (did you mean 'purposes'?)");
         Single(errors, "caller 'list' must be a mapping");
-        Assert.True(errors.Count >= 4);
+        Single(errors, "'per_second' must be a number of calls per second above 0");
+        Single(errors, "'burst' must be a whole number of calls");
+        Single(errors, "unknown key 'every' in 'rate_limit'");
+        Assert.True(errors.Count >= 7);
     }
 
     [Fact]

@@ -28,6 +28,7 @@ public sealed class DefaultCallersTests
         Assert.True(callers.TryGet(CallerPolicy.AnonymousLoopback, out var loopback));
         Assert.True(loopback.MayAsk("cpis_flag", "cpis_alert"));
         Assert.True(loopback.MayQueryAudit && loopback.MayReloadPolicy);
+        Assert.True(loopback.RateLimit!.IsUnlimited);
         Assert.Equal([CallerPolicy.AnonymousLoopback], callers.Callers);
     }
 }
