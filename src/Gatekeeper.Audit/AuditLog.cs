@@ -30,11 +30,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     // Writer-thread state: only the writer touches these after construction.
     private SqliteConnection? _connection;
-    private SqliteCommand? _insert;
-    private SqliteParameter[] _fieldParameters = [];
-    private SqliteParameter? _seqParameter;
-    private SqliteParameter? _prevHashParameter;
-    private SqliteParameter? _hashParameter;
+    private RecordInserter? _inserter;
     private byte[] _headHash = RecordFormat.GenesisHash();
     private long _recordsSinceCheckpoint;
     private long _lastCheckpointTimestamp;
@@ -341,7 +337,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
 
         var connection = _connection!;
-        var insert = _insert!;
+        var inserter = _inserter!;
         var started = _timeProvider.GetTimestamp();
         var transaction = connection.BeginTransaction(deferred: false);
         var sequence = Interlocked.Read(ref _headSequence);
@@ -349,22 +345,13 @@ public sealed class AuditLog : IAsyncDisposable
         var checkpointWritten = false;
         try
         {
-            insert.Transaction = transaction;
             foreach (var pending in batch)
             {
                 foreach (var record in pending.Records)
                 {
                     sequence++;
                     var hash = RecordFormat.ChainHash(prevHash, record.Encoded);
-                    _seqParameter!.Value = sequence;
-                    for (var i = 0; i < _fieldParameters.Length; i++)
-                    {
-                        _fieldParameters[i].Value = record.Fields[i];
-                    }
-
-                    _prevHashParameter!.Value = prevHash;
-                    _hashParameter!.Value = hash;
-                    insert.ExecuteNonQuery();
+                    inserter.Insert(sequence, record.Encoded, prevHash, hash);
                     prevHash = hash;
                 }
             }
@@ -448,23 +435,9 @@ public sealed class AuditLog : IAsyncDisposable
         {
             AuditStore.EnsureSchema(connection, _key);
             var (sequence, hash) = AuditStore.ReadHead(connection);
-            var insert = connection.CreateCommand();
-            var columns = RecordFormat.Columns;
-            insert.CommandText =
-                $"INSERT INTO audit_records (seq, {string.Join(", ", columns)}, prev_hash, hash) VALUES ($seq, {string.Join(", ", columns.Select(static c => "$" + c))}, $prev_hash, $hash);";
-            _seqParameter = insert.Parameters.Add("$seq", SqliteType.Integer);
-            _fieldParameters = new SqliteParameter[columns.Length];
-            for (var i = 0; i < columns.Length; i++)
-            {
-                _fieldParameters[i] = insert.Parameters.Add("$" + columns[i], SqliteType.Text);
-            }
-
-            _prevHashParameter = insert.Parameters.Add("$prev_hash", SqliteType.Blob);
-            _hashParameter = insert.Parameters.Add("$hash", SqliteType.Blob);
             // Compiled once per connection and reused for every row of every batch.
-            insert.Prepare();
+            _inserter = new RecordInserter(connection);
             _connection = connection;
-            _insert = insert;
             _headHash = hash;
             Interlocked.Exchange(ref _headSequence, sequence);
         }
@@ -479,7 +452,8 @@ public sealed class AuditLog : IAsyncDisposable
     {
         try
         {
-            _insert?.Dispose();
+            // The statement first: a connection closed with a live statement lingers as a zombie until it is finalised.
+            _inserter?.Dispose();
             _connection?.Dispose();
         }
         catch (SqliteException)
@@ -488,7 +462,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
         finally
         {
-            _insert = null;
+            _inserter = null;
             _connection = null;
         }
     }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 
@@ -11,7 +12,19 @@ namespace Gatekeeper.Audit.Internal;
 /// </summary>
 internal static class ContextCanonicalizer
 {
+    /// <summary>Distinct contexts remembered; real traffic repeats a few hundred combinations of the same facts.</summary>
+    internal const int CacheCapacity = 1_024;
+
+    /// <summary>Longer contexts are canonicalised every time rather than kept.</summary>
+    internal const int MaxCachedLength = 1_024;
+
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
+
+    // The JSON parse, sort and rewrite was a visible share of each record's CPU, and under load every record costs
+    // the single core the service runs on. The result depends only on the input text, so a remembered result is
+    // exactly what a fresh parse would give; invalid input is never remembered (it throws every time).
+    private static readonly ConcurrentDictionary<string, string> Recent = new(StringComparer.Ordinal);
+    private static int _recentCount;
 
     public static string Canonicalize(string? json)
     {
@@ -20,6 +33,29 @@ internal static class ContextCanonicalizer
             return "{}";
         }
 
+        if (Recent.TryGetValue(json, out var known))
+        {
+            return known;
+        }
+
+        var canonical = CanonicalizeCore(json);
+        if (json.Length <= MaxCachedLength)
+        {
+            // A flood of distinct contexts just starts the cache again: bounded memory, no eviction bookkeeping.
+            if (Interlocked.Increment(ref _recentCount) > CacheCapacity)
+            {
+                Recent.Clear();
+                Interlocked.Exchange(ref _recentCount, 1);
+            }
+
+            Recent.TryAdd(json, canonical);
+        }
+
+        return canonical;
+    }
+
+    private static string CanonicalizeCore(string json)
+    {
         using var document = JsonDocument.Parse(json);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {

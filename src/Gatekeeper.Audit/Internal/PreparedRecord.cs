@@ -63,8 +63,23 @@ internal sealed class PreparedRecord
     }
 
     /// <summary>Members in ordinal order, like the canonical context, so the column is canonical JSON too.</summary>
-    private static string LawfulBasisJson(AuditLawfulBasis basis)
+    internal static string LawfulBasisJson(AuditLawfulBasis basis)
     {
+        var article10 = basis.Article10 ?? "";
+        var article6 = basis.Article6 ?? "";
+        var article9 = basis.Article9 ?? "";
+        var legislation = basis.Legislation ?? [];
+        if (IsPlain(article10) && IsPlain(article6) && IsPlain(article9) && AllPlain(legislation))
+        {
+            var sb = new StringBuilder(64 + article10.Length + article6.Length + article9.Length);
+            sb.Append("{\"article10\":\"").Append(article10)
+                .Append("\",\"article6\":\"").Append(article6)
+                .Append("\",\"article9\":\"").Append(article9)
+                .Append("\",\"legislation\":");
+            AppendArray(sb, legislation);
+            return sb.Append('}').ToString();
+        }
+
         var buffer = new ArrayBufferWriter<byte>(128);
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -85,11 +100,16 @@ internal sealed class PreparedRecord
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static string StringArrayJson(IReadOnlyList<string> items)
+    internal static string StringArrayJson(IReadOnlyList<string> items)
     {
         if (items.Count == 0)
         {
             return "[]";
+        }
+
+        if (AllPlain(items))
+        {
+            return AppendArray(new StringBuilder(16 * items.Count), items).ToString();
         }
 
         var buffer = new ArrayBufferWriter<byte>(64);
@@ -105,5 +125,51 @@ internal sealed class PreparedRecord
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    // Text that Utf8JsonWriter (default encoder) writes verbatim, so the hand-built JSON below is byte for byte what
+    // the writer would produce: the stored column, and so the hash, does not depend on which path built it. Building
+    // these two small columns through Utf8JsonWriter cost a buffer, a writer and a transcoding per record. Anything
+    // else (quotes, '+', '<', non-ASCII, controls...) takes the writer's path and its escaping.
+    private static bool IsPlain(string? value)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is ' ' or '-' or '_' or '.' or ',' or ':' or ';' or '(' or ')' or '/' or '#'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool AllPlain(IReadOnlyList<string> items)
+    {
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (!IsPlain(items[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static StringBuilder AppendArray(StringBuilder sb, IReadOnlyList<string> items)
+    {
+        sb.Append('[');
+        for (var i = 0; i < items.Count; i++)
+        {
+            sb.Append(i == 0 ? "\"" : ",\"").Append(items[i]).Append('"');
+        }
+
+        return sb.Append(']');
     }
 }
