@@ -47,7 +47,9 @@ public sealed class CacheTests : IDisposable
 
     private async Task<GatekeeperServer> StartAsync(bool redis, params string[] extra)
     {
-        List<string> args = [$"--Gatekeeper:Cache:SigningKey={SigningKey}", "--Gatekeeper:Cache:BreakerOpenDuration=00:00:00.300", .. extra];
+        // A generous lookup timeout: on a loaded test machine a cold Redis round trip can pass the 20 ms default,
+        // and a timed-out lookup is (correctly) a plain miss, which would hide what these tests look for.
+        List<string> args = [$"--Gatekeeper:Cache:SigningKey={SigningKey}", "--Gatekeeper:Cache:BreakerOpenDuration=00:00:00.300", "--Gatekeeper:Cache:L2LookupTimeout=00:00:02", .. extra];
         if (redis)
         {
             _redis ??= RedisServer.Start();
