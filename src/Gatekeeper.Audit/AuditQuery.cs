@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Gatekeeper.Audit.Internal;
 using Microsoft.Data.Sqlite;
@@ -15,6 +16,11 @@ public sealed class AuditQuery
 {
     public const int DefaultPageSize = 100;
     public const int MaxPageSize = 1_000;
+
+    // The export is read by people (and jq), not embedded in HTML: write '+' in "2026-11-22.1+sha256:..." and the
+    // apostrophe in "Children's Act" as themselves, not as \u002B and \u0027. Still valid JSON: quotes,
+    // backslashes and control characters are escaped as JSON requires.
+    private static readonly JsonWriterOptions ExportWriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly string _databasePath;
     private readonly AuditKey? _key;
@@ -74,7 +80,7 @@ public sealed class AuditQuery
         ArgumentNullException.ThrowIfNull(output);
         var buffer = new ArrayBufferWriter<byte>(1024);
         var count = 0L;
-        using var writer = new Utf8JsonWriter(buffer);
+        using var writer = new Utf8JsonWriter(buffer, ExportWriterOptions);
         foreach (var entry in ReadAll(filter))
         {
             buffer.ResetWrittenCount();
