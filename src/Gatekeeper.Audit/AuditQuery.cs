@@ -169,7 +169,13 @@ public sealed class AuditQuery
                 throw new InvalidOperationException("Searching by subject needs the audit key, and none was found.");
             }
 
-            AddEquals(command, sql, "subject_hmac", _key.HashSubject(subject));
+            var hmac = _key.HashSubject(subject);
+            AddEquals(command, sql, "subject_hmac", hmac);
+            if (hmac.Length != 0)
+            {
+                // Implied by the equality, but SQLite needs it spelled out to use the partial subject index.
+                sql.Append(" AND subject_hmac <> ''");
+            }
         }
 
         sql.Append(" ORDER BY seq");

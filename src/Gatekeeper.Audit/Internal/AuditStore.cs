@@ -9,6 +9,15 @@ internal static class AuditStore
     public const string PurgeCheckpoint = "purge";
     public const string SchemaVersion = "1";
 
+    /// <summary>
+    /// Partial index on subject_hmac for records that name a subject. A query uses it only when its WHERE clause
+    /// says <c>subject_hmac &lt;&gt; ''</c> literally (SQLite cannot infer that from a bound parameter).
+    /// </summary>
+    public const string SubjectIndex = "audit_records_subject_given";
+
+    /// <summary>The full subject index of logs created before <see cref="SubjectIndex"/>.</summary>
+    public const string LegacySubjectIndex = "audit_records_subject";
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS audit_meta (
             key   TEXT PRIMARY KEY,
@@ -38,7 +47,6 @@ internal static class AuditStore
         );
         CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time);
         CREATE INDEX IF NOT EXISTS audit_records_decision_id ON audit_records (decision_id);
-        CREATE INDEX IF NOT EXISTS audit_records_subject ON audit_records (subject_hmac);
         CREATE TABLE IF NOT EXISTS audit_checkpoints (
             id    INTEGER PRIMARY KEY,
             kind  TEXT NOT NULL,
@@ -129,6 +137,13 @@ internal static class AuditStore
     {
         using var transaction = connection.BeginTransaction();
         Execute(connection, Schema, transaction);
+        // Only records that name a person are ever searched by subject, and every index entry costs the single
+        // writer a B-tree insert and WAL pages per row. A log created before this partial index keeps its full one.
+        if (!IndexExists(connection, transaction, LegacySubjectIndex))
+        {
+            Execute(connection, $"CREATE INDEX IF NOT EXISTS {SubjectIndex} ON audit_records (subject_hmac) WHERE subject_hmac <> '';", transaction);
+        }
+
         var storedVersion = GetMeta(connection, transaction, "schema_version");
         if (storedVersion is null)
         {
@@ -210,6 +225,15 @@ internal static class AuditStore
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
+    }
+
+    private static bool IndexExists(SqliteConnection connection, SqliteTransaction transaction, string name)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return command.ExecuteScalar() is not null;
     }
 
     private static string? GetMeta(SqliteConnection connection, SqliteTransaction transaction, string key)
