@@ -66,6 +66,22 @@ public sealed class FastPathTests
     }
 
     [Fact]
+    public void LawfulBasisJson_SameInstanceMutatedBetweenCalls_ReflectsWhatItHoldsNow()
+    {
+        var legislation = new List<string> { "Children's Act 1989" };
+        var basis = new AuditLawfulBasis("6(1)(e)", "9(2)(h)", "Sch 1 'social care'", legislation);
+        var first = PreparedRecord.LawfulBasisJson(basis);
+        var again = PreparedRecord.LawfulBasisJson(basis);
+
+        legislation.Add("Care Act 2014");
+        var afterChange = PreparedRecord.LawfulBasisJson(basis);
+
+        Assert.Same(first, again);
+        Assert.EndsWith("\"legislation\":[\"Children\\u0027s Act 1989\"]}", first, StringComparison.Ordinal);
+        Assert.EndsWith("\"legislation\":[\"Children\\u0027s Act 1989\",\"Care Act 2014\"]}", afterChange, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FormatTime_RoundTripFormat_IsTheFixedWidthLayout()
     {
         DateTimeOffset[] times = [new(2026, 11, 21, 9, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 21, 10, 0, 0, 123, TimeSpan.FromHours(1)).AddTicks(4567), DateTimeOffset.MinValue, DateTimeOffset.MaxValue];

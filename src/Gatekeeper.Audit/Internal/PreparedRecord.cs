@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -62,8 +63,26 @@ internal sealed class PreparedRecord
         return new PreparedRecord(fields, RecordFormat.EncodeWithPrevSlot(fields));
     }
 
+    // The service hands the same AuditLawfulBasis instance for every answer of a rule, and the default policy's
+    // texts (apostrophes) take the writer's escaping path, the costliest part of preparing a record. The cache keeps
+    // a copy of the texts it was built from and is used only while the instance still holds exactly those texts, so
+    // a caller that mutates its legislation list still gets what it now holds.
+    private static readonly ConditionalWeakTable<AuditLawfulBasis, BasisJson> LawfulBases = new();
+
     /// <summary>Members in ordinal order, like the canonical context, so the column is canonical JSON too.</summary>
     internal static string LawfulBasisJson(AuditLawfulBasis basis)
+    {
+        if (LawfulBases.TryGetValue(basis, out var known) && known.IsFor(basis))
+        {
+            return known.Json;
+        }
+
+        var json = BuildLawfulBasisJson(basis);
+        LawfulBases.AddOrUpdate(basis, new BasisJson(basis.Article10, basis.Article6, basis.Article9, [.. basis.Legislation ?? []], json));
+        return json;
+    }
+
+    private static string BuildLawfulBasisJson(AuditLawfulBasis basis)
     {
         var article10 = basis.Article10 ?? "";
         var article6 = basis.Article6 ?? "";
@@ -171,5 +190,33 @@ internal sealed class PreparedRecord
         }
 
         return sb.Append(']');
+    }
+
+    private sealed class BasisJson(string? article10, string? article6, string? article9, string?[] legislation, string json)
+    {
+        public string Json { get; } = json;
+
+        public bool IsFor(AuditLawfulBasis basis)
+        {
+            var items = basis.Legislation;
+            if (!string.Equals(article10, basis.Article10, StringComparison.Ordinal)
+                || !string.Equals(article6, basis.Article6, StringComparison.Ordinal)
+                || !string.Equals(article9, basis.Article9, StringComparison.Ordinal)
+                || items is null
+                || items.Count != legislation.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < legislation.Length; i++)
+            {
+                if (!string.Equals(legislation[i], items[i], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 }
