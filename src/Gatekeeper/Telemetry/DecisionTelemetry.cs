@@ -33,14 +33,15 @@ internal static class DecisionTelemetry
     /// </summary>
     public static void TagDecision(Activity span, string decision, string category, string recipient, string purpose, string ruleId, string policyVersion, string cacheTier, string decisionId)
     {
-        span.SetTag(TelemetryTags.Decision, decision);
-        span.SetTag(TelemetryTags.Category, category);
-        span.SetTag(TelemetryTags.Recipient, recipient);
-        span.SetTag(TelemetryTags.Purpose, purpose);
-        span.SetTag(TelemetryTags.RuleId, ruleId);
-        span.SetTag(TelemetryTags.PolicyVersion, policyVersion);
-        span.SetTag(TelemetryTags.Cache, cacheTier);
-        span.SetTag(TelemetryTags.DecisionId, decisionId);
+        // AddTag appends; SetTag would first search the span's tag list for each key, which is never there yet.
+        span.AddTag(TelemetryTags.Decision, decision);
+        span.AddTag(TelemetryTags.Category, category);
+        span.AddTag(TelemetryTags.Recipient, recipient);
+        span.AddTag(TelemetryTags.Purpose, purpose);
+        span.AddTag(TelemetryTags.RuleId, ruleId);
+        span.AddTag(TelemetryTags.PolicyVersion, policyVersion);
+        span.AddTag(TelemetryTags.Cache, cacheTier);
+        span.AddTag(TelemetryTags.DecisionId, decisionId);
     }
 
     /// <summary>Tags a DecideBatch span: the batch size and version; each decision is in the counter and the audit log.</summary>

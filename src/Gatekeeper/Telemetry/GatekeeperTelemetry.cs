@@ -99,7 +99,16 @@ public sealed class GatekeeperTelemetry : IDisposable
             });
             otel.WithTracing(tracing => tracing.AddSource(GatekeeperMetrics.MeterName));
             // System.Runtime: the runtime's own GC, thread pool and exception metrics, observed at export time only.
-            otel.WithMetrics(metrics => metrics.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime"));
+            otel.WithMetrics(metrics =>
+            {
+                metrics.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime");
+                // Exemplars would copy tags, time and trace ids on every measurement of a traced call; measurable at
+                // this call rate (see the README's overhead figures). OTEL_METRICS_EXEMPLAR_FILTER=trace_based restores them.
+                if (string.IsNullOrEmpty(configuration["OTEL_METRICS_EXEMPLAR_FILTER"]))
+                {
+                    metrics.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
+                }
+            });
             otel.WithLogging(configureBuilder: null, configureOptions: options => options.IncludeFormattedMessage = true);
             // The host's filters (Logging:LogLevel, the OpenTelemetry provider alias) decide; the SDK's factory passes all.
             otel.Services.Configure<LoggerFilterOptions>(filters => filters.MinLevel = LogLevel.Trace);

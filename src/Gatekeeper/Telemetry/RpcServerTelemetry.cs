@@ -76,7 +76,7 @@ internal sealed class RpcServerTelemetry
 
         if (activity.IsAllDataRequested)
         {
-            activity.SetTag(TelemetryTags.RpcGrpcStatusCode, (uint)code < StatusCount ? BoxedStatus[code] : code);
+            activity.AddTag(TelemetryTags.RpcGrpcStatusCode, (uint)code < StatusCount ? BoxedStatus[code] : code);
             if (IsServerError(status))
             {
                 activity.SetStatus(ActivityStatusCode.Error, status.ToString());
