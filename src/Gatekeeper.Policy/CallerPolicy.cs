@@ -42,6 +42,9 @@ public sealed class CallerPolicy
         }.ToFrozenDictionary(StringComparer.Ordinal),
         declared: false);
 
+    /// <summary>True for a name the <c>callers</c> section can list: 1-256 printable ASCII characters, no leading or trailing space.</summary>
+    public static bool IsValidIdentity(string? identity) => identity is not null && Internal.PolicyParser.IsValidCallerIdentity(identity);
+
     /// <summary>True when the policy has a <c>callers</c> section; false for <see cref="LoopbackOnly"/>.</summary>
     public bool Declared { get; }
 
