@@ -39,9 +39,12 @@ internal static class HandlerFactory
     private static SslClientAuthenticationOptions CreateSslOptions(GatekeeperClientOptions options)
     {
         var ssl = new SslClientAuthenticationOptions();
-        if (options.ClientCertificate is not null)
+        if (options.ClientCertificate is { } certificate)
         {
-            ssl.ClientCertificates = [options.ClientCertificate];
+            ssl.ClientCertificates = [certificate];
+            // Always offer it: the default selection skips a certificate whose issuer is not in the server's
+            // list of acceptable CAs, and a server behind an intermediate CA names that CA, not ours.
+            ssl.LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate;
         }
 
         if (options.TrustedCa is not null)

@@ -117,6 +117,28 @@ public sealed class MutualTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Client_ServerCertificateFromAnotherCa_ClientRefusesTheServer()
+    {
+        using var other = new TestPki("Impostor CA");
+        using var client = _server.CreateClient(other, _admin);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.DecideAsync(Cpis("impostor")));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+        Assert.IsType<System.Security.Authentication.AuthenticationException>(error.InnerException?.InnerException);
+    }
+
+    [Fact]
+    public async Task Client_NoTrustedCaConfigured_SystemStoreDoesNotTrustThePrivateCa()
+    {
+        using var client = new GatekeeperClient(new GatekeeperClientOptions { Address = _server.Address, ClientCertificate = _admin.Certificate, DefaultDeadline = TimeSpan.FromSeconds(15) });
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => client.DecideAsync(Cpis("system-store")));
+
+        Assert.Equal(StatusCode.Unavailable, error.StatusCode);
+    }
+
+    [Fact]
     public async Task Handshake_RawSslStream_NegotiatesH2WithTls12OrLater()
     {
         using var tcp = new TcpClient();
