@@ -22,6 +22,20 @@ public sealed class ReloadPolicyTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        try
+        {
+            await PrepareAndStartAsync();
+        }
+        catch
+        {
+            // xunit does not call DisposeAsync when InitializeAsync fails: clean up here, then fail.
+            Directory.Delete(_root, recursive: true);
+            throw;
+        }
+    }
+
+    private async Task PrepareAndStartAsync()
+    {
         var shipped = Path.Combine(AppContext.BaseDirectory, "policies");
         CopyFolder(shipped, Path.Combine(_root, "v1"));
         // v2: the same rules with one reason reworded, which is a new policy version.
