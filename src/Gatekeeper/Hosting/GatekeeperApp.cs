@@ -37,7 +37,10 @@ public static class GatekeeperApp
     /// </summary>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // The host would watch its content root, subfolders included, for appsettings changes; the default
+        // ./data lies below it, so every audit WAL write woke that watcher (5% of the CPU under load). Settings
+        // given later in args still win.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {
             builder.WebHost.UseUrls(DefaultUrl);
