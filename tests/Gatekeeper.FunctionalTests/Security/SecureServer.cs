@@ -51,7 +51,11 @@ public sealed class SecureServer : IAsyncDisposable
     }
 
     /// <summary>Starts over https with the given server certificate (and client CA when mutual); <paramref name="extraArgs"/> are more settings.</summary>
-    public static Task<SecureServer> StartTlsAsync(string callersYaml, string certificatePath, string keyPath, string? clientCaPath, params string[] extraArgs)
+    public static Task<SecureServer> StartTlsAsync(string callersYaml, string certificatePath, string keyPath, string? clientCaPath, params string[] extraArgs) =>
+        StartTlsAsync(callersYaml, certificatePath, keyPath, clientCaPath, null, extraArgs);
+
+    /// <summary>As above; <paramref name="configure"/> adds to the host (e.g. test-only gRPC methods).</summary>
+    public static Task<SecureServer> StartTlsAsync(string callersYaml, string certificatePath, string keyPath, string? clientCaPath, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
         List<string> args = ["--urls", "https://127.0.0.1:0", $"--Gatekeeper:Tls:CertificatePath={certificatePath}", $"--Gatekeeper:Tls:KeyPath={keyPath}"];
         if (clientCaPath is not null)
@@ -60,11 +64,14 @@ public sealed class SecureServer : IAsyncDisposable
         }
 
         args.AddRange(extraArgs);
-        return StartAsync(callersYaml, [.. args]);
+        return StartAsync(callersYaml, configure, [.. args]);
     }
 
     /// <summary>Starts with the given settings (plain text on loopback unless they say otherwise).</summary>
-    public static async Task<SecureServer> StartAsync(string callersYaml, params string[] extraArgs)
+    public static Task<SecureServer> StartAsync(string callersYaml, params string[] extraArgs) => StartAsync(callersYaml, null, extraArgs);
+
+    /// <summary>As above; <paramref name="configure"/> adds to the host (e.g. test-only gRPC methods).</summary>
+    public static async Task<SecureServer> StartAsync(string callersYaml, Action<WebApplicationBuilder>? configure, params string[] extraArgs)
     {
         var logs = new LogSink();
         var dataDirectory = Directory.CreateTempSubdirectory("gk-sec-data-").FullName;
@@ -79,6 +86,7 @@ public sealed class SecureServer : IAsyncDisposable
                 builder.Logging.AddProvider(logs);
                 builder.Logging.SetMinimumLevel(LogLevel.Debug);
                 builder.AddGatekeeperSecurity();
+                configure?.Invoke(builder);
             });
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await app.StartAsync(cts.Token);
