@@ -17,6 +17,7 @@ using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
 using Gatekeeper.Protocol;
+using Gatekeeper.Security;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
 using Google.Protobuf;
@@ -40,7 +41,10 @@ public class ServerLayerBenchmarks
     {
         var store = new HealthStatusStore();
         store.SetAll(HealthCheckResponse.Types.ServingStatus.Serving);
-        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline(new PolicyProvider(Path.Combine(AppContext.BaseDirectory, "policies"), NullLogger<PolicyProvider>.Instance), new L1DecisionCache(0, 0), null, null, TimeProvider.System)).Methods());
+        var policies = new PolicyProvider(Path.Combine(AppContext.BaseDirectory, "policies"), NullLogger<PolicyProvider>.Instance);
+        // The caller check is on the hot path too (the fake connection is 127.0.0.1: anonymous-loopback).
+        var authorizer = new CallerAuthorizer(policies, null, TimeProvider.System, NullLogger<CallerAuthorizer>.Instance);
+        var methods = new HealthService(store).Methods().Concat(new DecisionService(new DecisionPipeline(policies, new L1DecisionCache(0, 0), null, null, TimeProvider.System), authorizer).Methods());
         _endpoint = new GrpcEndpoint(methods, Options.Create(new GrpcServerOptions()), TimeProvider.System, NullLogger<GrpcEndpoint>.Instance);
         _health.Prepare("/grpc.health.v1.Health/Check", new HealthCheckRequest());
         _decide.Prepare("/gatekeeper.v1.Gatekeeper/Decide", new DecideRequest

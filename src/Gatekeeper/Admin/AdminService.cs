@@ -2,6 +2,7 @@ using Gatekeeper.Audit;
 using Gatekeeper.Hosting;
 using Gatekeeper.Policy;
 using Gatekeeper.Protocol;
+using Gatekeeper.Security;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
 using Microsoft.Data.Sqlite;
@@ -13,8 +14,8 @@ namespace Gatekeeper.Admin;
 
 /// <summary>
 /// The gatekeeper.v1.Admin gRPC service, for operators and dashboards: search the decision log while the
-/// service writes it, and force a policy reload. Anyone who can reach the port can call it until the
-/// security issue adds client certificates: expose it on trusted networks only.
+/// service writes it, and force a policy reload. Each method needs its admin right in the policy's callers
+/// section (query_audit, reload_policy); a caller without it gets an audited PERMISSION_DENIED.
 /// </summary>
 public sealed class AdminService
 {
@@ -22,17 +23,20 @@ public sealed class AdminService
     public const string ServiceName = "gatekeeper.v1.Admin";
 
     private readonly PolicyProvider _policies;
+    private readonly CallerAuthorizer _authorizer;
     private readonly AuditOptions _auditOptions;
     private readonly ILogger<AdminService> _logger;
 
     /// <summary>Creates the service; the audit settings are bound exactly as the service's own log binds them.</summary>
-    public AdminService(PolicyProvider policies, IConfiguration configuration, IOptions<GatekeeperOptions> options, ILogger<AdminService> logger)
+    public AdminService(PolicyProvider policies, CallerAuthorizer authorizer, IConfiguration configuration, IOptions<GatekeeperOptions> options, ILogger<AdminService> logger)
     {
         ArgumentNullException.ThrowIfNull(policies);
+        ArgumentNullException.ThrowIfNull(authorizer);
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         _policies = policies;
+        _authorizer = authorizer;
         _logger = logger;
         // Same directory and key settings as the writer (Gatekeeper:DataDirectory, Gatekeeper:Audit:*), so the
         // query reads the very log the service appends to and hashes subject references with the same key.
@@ -50,13 +54,14 @@ public sealed class AdminService
     }
 
     /// <summary>One page of matching records, oldest first; INVALID_ARGUMENT for a bad filter or token, UNAVAILABLE when the store cannot be read.</summary>
-    public ValueTask<QueryAuditResponse> QueryAudit(QueryAuditRequest request, ServerCallContext context)
+    public async ValueTask<QueryAuditResponse> QueryAudit(QueryAuditRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        var caller = context.Caller;
+        await _authorizer.AuthorizeAdminAsync(caller, CallerPolicy.QueryAudit, context);
         var filter = AuditQueryMapping.ToFilter(request);
         var pageSize = AuditQueryMapping.PageSize(request.PageSize);
-        var caller = context.Peer;
         if (filter.Subject is not null && _auditOptions.SubjectHmacKey is null && !File.Exists(_auditOptions.KeyFilePath))
         {
             // Without the key no stored HMAC can match: an empty page would falsely say "never decided about them".
@@ -89,17 +94,19 @@ public sealed class AdminService
         }
 
         AdminLog.AuditQueried(_logger, caller, AuditQueryMapping.Describe(request), response.Records.Count, page.NextPageToken is not null);
-        return ValueTask.FromResult(response);
+        return response;
     }
 
     /// <summary>
     /// Re-reads the policy files now. OK in every case: the answer says which version is in force, whether it
     /// changed, and, when the files are invalid, every error (the version in force keeps serving).
     /// </summary>
-    public ValueTask<ReloadPolicyResponse> ReloadPolicy(ReloadPolicyRequest request, ServerCallContext context)
+    public async ValueTask<ReloadPolicyResponse> ReloadPolicy(ReloadPolicyRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
+        var caller = context.Caller;
+        await _authorizer.AuthorizeAdminAsync(caller, CallerPolicy.ReloadPolicy, context);
         var previous = _policies.Current.Version;
         var result = _policies.Reload();
         var current = _policies.Current.Version;
@@ -115,7 +122,7 @@ public sealed class AdminService
             response.Errors.Add(error.ToString());
         }
 
-        AdminLog.PolicyReloadRequested(_logger, context.Peer, previous, current, response.Changed, response.Errors.Count);
-        return ValueTask.FromResult(response);
+        AdminLog.PolicyReloadRequested(_logger, caller, previous, current, response.Changed, response.Errors.Count);
+        return response;
     }
 }

@@ -1,13 +1,15 @@
+using Gatekeeper.Security;
 using Gatekeeper.Transport;
 using Gatekeeper.V1;
 
 namespace Gatekeeper.Decisions;
 
 /// <summary>
-/// The gatekeeper.v1.Gatekeeper gRPC service. Thin: validate, hand the request to the decision pipeline,
-/// return its answer. Everything else (cache, policy, audit) happens in <see cref="DecisionPipeline"/>.
+/// The gatekeeper.v1.Gatekeeper gRPC service. Thin: validate, check the caller may ask this (else an audited
+/// PERMISSION_DENIED), hand the request to the decision pipeline, return its answer. Everything else (cache,
+/// policy, audit) happens in <see cref="DecisionPipeline"/>.
 /// </summary>
-public sealed class DecisionService(DecisionPipeline pipeline)
+public sealed class DecisionService(DecisionPipeline pipeline, CallerAuthorizer authorizer)
 {
     /// <summary>The service name on the wire.</summary>
     public const string ServiceName = "gatekeeper.v1.Gatekeeper";
@@ -24,7 +26,10 @@ public sealed class DecisionService(DecisionPipeline pipeline)
     {
         ArgumentNullException.ThrowIfNull(context);
         RequestValidator.Validate(request);
-        return pipeline.DecideAsync(request, context.Peer, context.CancellationToken);
+        var caller = context.Caller;
+        return authorizer.MayDecide(caller, request)
+            ? pipeline.DecideAsync(request, caller, context.CancellationToken)
+            : authorizer.RefuseAsync<DecideResponse>(caller, [request], context);
     }
 
     /// <summary>Up to 100 questions, answered in the same order.</summary>
@@ -32,6 +37,9 @@ public sealed class DecisionService(DecisionPipeline pipeline)
     {
         ArgumentNullException.ThrowIfNull(context);
         RequestValidator.Validate(request);
-        return pipeline.DecideBatchAsync(request, context.Peer, context.CancellationToken);
+        var caller = context.Caller;
+        return authorizer.MayDecide(caller, request)
+            ? pipeline.DecideBatchAsync(request, caller, context.CancellationToken)
+            : authorizer.RefuseAsync<DecideBatchResponse>(caller, request.Requests, context);
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Gatekeeper.Decisions;
 using Gatekeeper.Health;
 using Gatekeeper.Policy;
+using Gatekeeper.Security;
 using Gatekeeper.Telemetry;
 using Gatekeeper.Transport;
 using Microsoft.AspNetCore.Builder;
@@ -140,6 +141,8 @@ public static class GatekeeperApp
             sp.GetRequiredService<IOptions<GrpcServerOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<GrpcEndpoint>>()));
+        // TLS, caller names, caller policy and abuse limits (Gatekeeper:Tls, AllowInsecure, RateLimit, Limits).
+        builder.AddGatekeeperSecurity();
 
         configure?.Invoke(builder);
 

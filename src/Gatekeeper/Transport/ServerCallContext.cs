@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Gatekeeper.Protocol;
+using Gatekeeper.Security;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -51,6 +52,13 @@ public sealed class ServerCallContext
                 : $"ipv4:{ip}:{connection.RemotePort}";
         }
     }
+
+    /// <summary>
+    /// Who is calling, as the policy's callers section and the audit log name it: the client certificate's SAN
+    /// URI, SAN DNS name or CN, or anonymous-loopback / anonymous (see <see cref="CallerIdentity"/>). Worked out
+    /// once per TLS connection.
+    /// </summary>
+    public string Caller => CallerIdentity.Of(HttpContext);
 
     /// <summary>The request metadata (HTTP/2 headers). Keys are lower-case.</summary>
     public IHeaderDictionary RequestHeaders => HttpContext.Request.Headers;
