@@ -38,7 +38,16 @@ public sealed class CallerEntitlementTests : IAsyncLifetime
         var server = _pki.IssueServer("server");
         _admin = _pki.IssueClient("admin", uri: CaseManagement);
         _limited = _pki.IssueClient("limited", uri: Limited, dns: "cpis.council.test");
-        _server = await SecureServer.StartTlsAsync(Callers, server.CertificatePath, server.KeyPath, _pki.CaPath);
+        try
+        {
+            _server = await SecureServer.StartTlsAsync(Callers, server.CertificatePath, server.KeyPath, _pki.CaPath);
+        }
+        catch
+        {
+            // xunit does not call DisposeAsync after a failed InitializeAsync: the PKI folder would stay behind.
+            _pki.Dispose();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
