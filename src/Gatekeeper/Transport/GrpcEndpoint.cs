@@ -136,9 +136,11 @@ public sealed class GrpcEndpoint
             GrpcServerLog.DeadlineExceeded(_logger, method.Path);
             ResponseWriter.WriteError(http.Response, StatusCode.DeadlineExceeded, "Deadline Exceeded", call);
         }
-        catch (Exception) when (http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex) when (http.RequestAborted.IsCancellationRequested || ex is IOException { InnerException: Microsoft.AspNetCore.Connections.ConnectionAbortedException })
         {
-            // The caller cancelled or went away: there is nobody to answer; Kestrel resets the stream.
+            // The caller cancelled or went away: there is nobody to answer; Kestrel resets the stream. A connection
+            // that faulted (e.g. an over-size frame) while the body was read can surface before RequestAborted is
+            // signalled (found by the randomised input test): the same case, not a handler failure.
             status = StatusCode.Cancelled;
             GrpcServerLog.CallCancelled(_logger, method.Path);
         }
