@@ -13,58 +13,8 @@ namespace Gatekeeper.FunctionalTests.Security;
 /// Mutual TLS through the real server with a PKI made for the test: who gets through the handshake, what they
 /// may ask, and that refusals are in the audit log.
 /// </summary>
-public sealed class MutualTlsTests : IAsyncLifetime
+public sealed class MutualTlsTests : MutualTlsServerTests
 {
-    private const string CaseManagement = "spiffe://council.test/case-management";
-    private const string Limited = "spiffe://council.test/cpis-only";
-    private const string Callers = $"""
-        callers:
-          {CaseManagement}:
-            categories: '*'
-            purposes: '*'
-            admin: '*'
-          {Limited}:
-            categories: [cpis_flag]
-            purposes: [cpis_alert]
-        """;
-
-    private readonly TestPki _pki = new();
-    private SecureServer _server = null!;
-    private ClientCredentials _admin = null!;
-    private ClientCredentials _limited = null!;
-
-    public async Task InitializeAsync()
-    {
-        var server = _pki.IssueServer("server");
-        _admin = _pki.IssueClient("admin", uri: CaseManagement);
-        _limited = _pki.IssueClient("limited", uri: Limited, dns: "cpis.council.test");
-        try
-        {
-            _server = await SecureServer.StartTlsAsync(Callers, server.CertificatePath, server.KeyPath, _pki.CaPath);
-        }
-        catch
-        {
-            // xunit does not call DisposeAsync after a failed InitializeAsync: the PKI folder would stay behind.
-            _pki.Dispose();
-            throw;
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _pki.Dispose();
-    }
-
-    private static DecideRequest Cpis(string requestId) => new()
-    {
-        Category = "cpis_flag",
-        Recipient = "nhs_cpis",
-        Purpose = "cpis_alert",
-        RequestId = requestId,
-        Context = new DecisionContext { SubjectStatuses = { "looked_after" } },
-    };
-
     [Fact]
     public async Task Decide_TrustedClientCertificate_Answered()
     {
