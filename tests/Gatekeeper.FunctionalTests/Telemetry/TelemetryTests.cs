@@ -216,9 +216,18 @@ public sealed class TelemetryTests : IClassFixture<TelemetryFixture>, IDisposabl
         // Arrange
         using var redis = RedisServer.Start();
         await using var receiver = await OtlpReceiver.StartAsync();
-        await using var server = await GatekeeperServer.StartAsync([.. receiver.ServerArgs(), $"--Gatekeeper:Redis:Configuration={redis.Configuration("connectTimeout=2000,syncTimeout=2000")}"]);
+        await using var server = await GatekeeperServer.StartAsync([.. receiver.ServerArgs(), $"--Gatekeeper:Redis:Configuration={redis.Configuration("connectTimeout=2000,syncTimeout=2000")}", "--Gatekeeper:Cache:L2LookupTimeout=00:00:02"]);
         using var client = server.CreateClient();
         using var caller = new TracedCaller();
+
+        // The Redis connection is made in the background: a call before it is up fails its GET at once (a
+        // correct miss, but without the hit attribute this test looks for).
+        var connected = System.Diagnostics.Stopwatch.StartNew();
+        while (!server.Logs.Records.Any(r => r.EventId.Name == "RedisConnected"))
+        {
+            Assert.True(connected.Elapsed < TimeSpan.FromSeconds(10), "the server never connected to Redis");
+            await Task.Delay(20);
+        }
 
         // Act
         await client.DecideAsync(Question());
