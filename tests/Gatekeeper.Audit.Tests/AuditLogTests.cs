@@ -102,7 +102,7 @@ public sealed class AuditLogTests : IDisposable
     [Fact]
     public async Task AppendAsync_QueueFull_ThrowsAuditUnavailableAtOnce()
     {
-        await using var log = new AuditLog(_dir.Options(o => o.QueueCapacity = 4), _logger, TimeProvider.System);
+        await using var log = new AuditLog(_dir.Options(o => { o.QueueCapacity = 4; o.MaxBatchSize = 1; }), _logger, TimeProvider.System);
         await log.AppendAsync(Records.Sample());
 
         // Another connection holds the write lock, so the writer blocks inside BEGIN IMMEDIATE and the queue fills.
