@@ -351,7 +351,7 @@ public sealed class AuditLog : IAsyncDisposable
                 {
                     sequence++;
                     var hash = RecordFormat.ChainHash(prevHash, record.Encoded);
-                    inserter.Insert(sequence, record.Encoded, prevHash, hash);
+                    inserter.Insert(sequence, record.Fields, record.Encoded, prevHash, hash);
                     prevHash = hash;
                 }
             }

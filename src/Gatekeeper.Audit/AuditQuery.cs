@@ -142,7 +142,7 @@ public sealed class AuditQuery
         var command = connection.CreateCommand();
         var sql = new StringBuilder("SELECT seq, ")
             .Append(string.Join(", ", RecordFormat.Columns))
-            .Append(", prev_hash, hash FROM audit_records WHERE seq > $after");
+            .Append(", prev_hash, hash FROM ").Append(AuditStore.EntriesView).Append(" WHERE seq > $after");
         command.Parameters.AddWithValue("$after", after);
         if (filter.From is { } from)
         {

@@ -64,7 +64,7 @@ public static class AuditVerifier
         {
             command.Transaction = transaction;
             command.CommandText =
-                $"SELECT seq, {string.Join(", ", RecordFormat.Columns)}, prev_hash, hash FROM audit_records WHERE seq > $cut ORDER BY seq;";
+                $"SELECT seq, {string.Join(", ", RecordFormat.Columns)}, prev_hash, hash FROM {AuditStore.EntriesView} WHERE seq > $cut ORDER BY seq;";
             command.Parameters.AddWithValue("$cut", cutSequence);
             using var reader = command.ExecuteReader();
             while (reader.Read())

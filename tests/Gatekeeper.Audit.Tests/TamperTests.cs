@@ -49,6 +49,29 @@ public sealed class TamperTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_SharedTextEditedWithSqlite3_NamesTheRecordThatUsesIt()
+    {
+        await WriteLogAsync();
+        Sqlite3Cli.Run(DatabasePath, "UPDATE audit_texts SET text = 'reason-x' WHERE text = 'reason-4';");
+
+        var problem = VerifyBroken();
+        Assert.Equal(AuditTamperKind.ContentEdited, problem.Kind);
+        Assert.Equal(5, problem.Sequence);
+        Assert.Equal(_ids[4], problem.DecisionId);
+    }
+
+    [Fact]
+    public async Task Verify_SharedTextDeletedWithSqlite3_NamesTheRecordThatUsedIt()
+    {
+        await WriteLogAsync();
+        Sqlite3Cli.Run(DatabasePath, "DELETE FROM audit_texts WHERE text = 'reason-6';");
+
+        var problem = VerifyBroken();
+        Assert.Equal(AuditTamperKind.ContentEdited, problem.Kind);
+        Assert.Equal(7, problem.Sequence);
+    }
+
+    [Fact]
     public async Task Verify_RecordDeletedWithSqlite3_NamesTheGap()
     {
         await WriteLogAsync();
@@ -180,7 +203,7 @@ public sealed class TamperTests : IDisposable
         using (var select = connection.CreateCommand())
         {
             select.Transaction = transaction;
-            select.CommandText = $"SELECT seq, {string.Join(", ", RecordFormat.Columns)}, prev_hash FROM audit_records ORDER BY seq;";
+            select.CommandText = $"SELECT seq, {string.Join(", ", RecordFormat.Columns)}, prev_hash FROM {AuditStore.EntriesView} ORDER BY seq;";
             using var reader = select.ExecuteReader();
             while (reader.Read())
             {

@@ -7,7 +7,7 @@ internal static class AuditStore
 {
     public const string PeriodicCheckpoint = "periodic";
     public const string PurgeCheckpoint = "purge";
-    public const string SchemaVersion = "1";
+    public const string SchemaVersion = "2";
 
     /// <summary>
     /// Partial index on subject_hmac for records that name a subject. A query uses it only when its WHERE clause
@@ -15,38 +15,63 @@ internal static class AuditStore
     /// </summary>
     public const string SubjectIndex = "audit_records_subject_given";
 
-    /// <summary>The full subject index of logs created before <see cref="SubjectIndex"/>.</summary>
-    public const string LegacySubjectIndex = "audit_records_subject";
+    /// <summary>
+    /// The logical record, one row per decision with every field as text: what the verifier, the query, the export
+    /// and anyone with the sqlite3 CLI read. <c>audit_records</c> is the stored row.
+    /// </summary>
+    public const string EntriesView = "audit_entries";
 
-    private const string Schema = """
+    /// <summary>
+    /// Record columns stored once in <c>audit_texts</c> and referenced by id: the long texts that repeat from one
+    /// decision to the next (the rule's lawful basis, obligations and reason, the policy version, the caller, the
+    /// context). Stored inline they were four fifths of every row, and every byte of a row is written to the WAL,
+    /// fsynced and later copied into the database by the single writer that limits the log under load.
+    /// </summary>
+    public static readonly int[] SharedTextColumns =
+    [
+        RecordFormat.Caller, RecordFormat.Context, RecordFormat.PolicyVersion, RecordFormat.LawfulBasis,
+        RecordFormat.Obligations, RecordFormat.Reason,
+    ];
+
+    /// <summary>The stored column of a record field: its own name, or <c>name_ref</c> for a shared text.</summary>
+    public static string StoredColumn(int field) =>
+        Array.IndexOf(SharedTextColumns, field) >= 0 ? RecordFormat.Columns[field] + "_ref" : RecordFormat.Columns[field];
+
+    private static readonly string Schema = $"""
         CREATE TABLE IF NOT EXISTS audit_meta (
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS audit_texts (
+            id    INTEGER PRIMARY KEY,
+            text  TEXT NOT NULL UNIQUE
+        );
         CREATE TABLE IF NOT EXISTS audit_records (
-            seq            INTEGER PRIMARY KEY,
-            decision_id    TEXT NOT NULL,
-            time           TEXT NOT NULL,
-            caller         TEXT NOT NULL,
-            request_id     TEXT NOT NULL,
-            category       TEXT NOT NULL,
-            recipient      TEXT NOT NULL,
-            purpose        TEXT NOT NULL,
-            context        TEXT NOT NULL,
-            decision       TEXT NOT NULL,
-            rule_id        TEXT NOT NULL,
-            policy_version TEXT NOT NULL,
-            lawful_basis   TEXT NOT NULL,
-            obligations    TEXT NOT NULL,
-            reason         TEXT NOT NULL,
-            from_cache     TEXT NOT NULL,
-            trace_id       TEXT NOT NULL,
-            subject_hmac   TEXT NOT NULL,
-            prev_hash      BLOB NOT NULL,
-            hash           BLOB NOT NULL
+            seq                INTEGER PRIMARY KEY,
+            decision_id        TEXT NOT NULL,
+            time               TEXT NOT NULL,
+            caller_ref         INTEGER NOT NULL,
+            request_id         TEXT NOT NULL,
+            category           TEXT NOT NULL,
+            recipient          TEXT NOT NULL,
+            purpose            TEXT NOT NULL,
+            context_ref        INTEGER NOT NULL,
+            decision           TEXT NOT NULL,
+            rule_id            TEXT NOT NULL,
+            policy_version_ref INTEGER NOT NULL,
+            lawful_basis_ref   INTEGER NOT NULL,
+            obligations_ref    INTEGER NOT NULL,
+            reason_ref         INTEGER NOT NULL,
+            from_cache         TEXT NOT NULL,
+            trace_id           TEXT NOT NULL,
+            subject_hmac       TEXT NOT NULL,
+            prev_hash          BLOB NOT NULL,
+            hash               BLOB NOT NULL
         );
         CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time);
         CREATE INDEX IF NOT EXISTS audit_records_decision_id ON audit_records (decision_id);
+        CREATE INDEX IF NOT EXISTS {SubjectIndex} ON audit_records (subject_hmac) WHERE subject_hmac <> '';
+        {EntriesViewSql()}
         CREATE TABLE IF NOT EXISTS audit_checkpoints (
             id    INTEGER PRIMARY KEY,
             kind  TEXT NOT NULL,
@@ -57,6 +82,31 @@ internal static class AuditStore
         );
         CREATE INDEX IF NOT EXISTS audit_checkpoints_kind_seq ON audit_checkpoints (kind, seq);
         """;
+
+    // LEFT JOIN: a shared text deleted by hand reads as NULL, which the verifier reports as an edited record (an
+    // inner join would hide the record and make the edit look like a deletion).
+    private static string EntriesViewSql()
+    {
+        var select = new List<string> { "r.seq" };
+        var joins = new List<string>();
+        for (var i = 0; i < RecordFormat.Columns.Length; i++)
+        {
+            var name = RecordFormat.Columns[i];
+            if (Array.IndexOf(SharedTextColumns, i) >= 0)
+            {
+                select.Add($"t_{name}.text AS {name}");
+                joins.Add($"LEFT JOIN audit_texts t_{name} ON t_{name}.id = r.{name}_ref");
+            }
+            else
+            {
+                select.Add($"r.{name}");
+            }
+        }
+
+        select.Add("r.prev_hash");
+        select.Add("r.hash");
+        return $"CREATE VIEW IF NOT EXISTS {EntriesView} AS SELECT {string.Join(", ", select)} FROM audit_records r {string.Join(" ", joins)};";
+    }
 
     /// <summary>
     /// The writer's connection. Durability argument:
@@ -137,13 +187,6 @@ internal static class AuditStore
     {
         using var transaction = connection.BeginTransaction();
         Execute(connection, Schema, transaction);
-        // Only records that name a person are ever searched by subject, and every index entry costs the single
-        // writer a B-tree insert and WAL pages per row. A log created before this partial index keeps its full one.
-        if (!IndexExists(connection, transaction, LegacySubjectIndex))
-        {
-            Execute(connection, $"CREATE INDEX IF NOT EXISTS {SubjectIndex} ON audit_records (subject_hmac) WHERE subject_hmac <> '';", transaction);
-        }
-
         var storedVersion = GetMeta(connection, transaction, "schema_version");
         if (storedVersion is null)
         {
@@ -151,7 +194,8 @@ internal static class AuditStore
         }
         else if (storedVersion != SchemaVersion)
         {
-            throw new InvalidOperationException($"The audit store has schema version {storedVersion}; this build reads {SchemaVersion}.");
+            throw new InvalidOperationException(
+                $"The audit store has schema version {storedVersion}; this build reads {SchemaVersion}. Keep the old log (and its key) with the build that wrote it, and start this one on a new data directory.");
         }
 
         var storedKeyId = GetMeta(connection, transaction, "key_id");
@@ -225,15 +269,6 @@ internal static class AuditStore
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
-    }
-
-    private static bool IndexExists(SqliteConnection connection, SqliteTransaction transaction, string name)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = $name;";
-        command.Parameters.AddWithValue("$name", name);
-        return command.ExecuteScalar() is not null;
     }
 
     private static string? GetMeta(SqliteConnection connection, SqliteTransaction transaction, string key)

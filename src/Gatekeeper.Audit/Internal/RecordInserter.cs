@@ -10,24 +10,153 @@ namespace Gatekeeper.Audit.Internal;
 /// <see cref="SqliteCommand"/> each row paid for 20 parameter-name look-ups (sqlite3_bind_parameter_index, a linear
 /// strncmp scan), 17 UTF-16 to UTF-8 transcodings of text that <see cref="RecordFormat.EncodeWithPrevSlot"/> had
 /// already encoded, and a type switch and handle ref-count per value. The bytes bound are exactly the hashed bytes,
-/// so what is stored is what the chain covers. Runs inside the writer's transaction (same connection handle).
+/// so what is stored is what the chain covers. Shared texts (<see cref="AuditStore.SharedTextColumns"/>) are bound
+/// as the id of their row in <c>audit_texts</c>, inserted the first time a text is seen. Runs inside the writer's
+/// transaction (same connection handle); a failed batch discards the connection and so this instance, whose
+/// remembered ids may name rows that were rolled back.
 /// </summary>
 internal sealed class RecordInserter : IDisposable
 {
+    /// <summary>Ids remembered per connection; past this the memory starts again (distinct contexts are the only open-ended set).</summary>
+    internal const int MaxRememberedTexts = 16_384;
+
     private const int SeqIndex = 1;
     private const int FirstFieldIndex = 2;
     private static readonly int PrevHashIndex = FirstFieldIndex + RecordFormat.Columns.Length;
     private static readonly int HashIndex = PrevHashIndex + 1;
+    private static readonly bool[] IsShared = SharedFlags();
 
     private readonly sqlite3 _db;
-    private readonly sqlite3_stmt _statement;
+    private readonly sqlite3_stmt _insertRecord;
+    private readonly sqlite3_stmt _findText;
+    private readonly sqlite3_stmt _insertText;
+
+    // Two memories of text -> id: by reference first (the service hands the same string instance for every answer of
+    // a rule and every repeat of a context, so the lookup does not hash 400 characters), then by content.
+    private readonly Dictionary<string, long> _byReference = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<string, long> _byContent = new(StringComparer.Ordinal);
 
     public RecordInserter(SqliteConnection connection)
     {
         _db = connection.Handle ?? throw new InvalidOperationException("The audit connection is not open.");
-        var columns = RecordFormat.Columns;
-        var placeholders = string.Join(", ", Enumerable.Range(1, columns.Length + 3).Select(static i => "?" + i));
-        var sql = $"INSERT INTO audit_records (seq, {string.Join(", ", columns)}, prev_hash, hash) VALUES ({placeholders});";
+        var columns = Enumerable.Range(0, RecordFormat.Columns.Length).Select(AuditStore.StoredColumn);
+        var placeholders = string.Join(", ", Enumerable.Range(1, RecordFormat.Columns.Length + 3).Select(static i => "?" + i));
+        try
+        {
+            _insertRecord = Prepare($"INSERT INTO audit_records (seq, {string.Join(", ", columns)}, prev_hash, hash) VALUES ({placeholders});");
+            _findText = Prepare("SELECT id FROM audit_texts WHERE text = ?1;");
+            _insertText = Prepare("INSERT INTO audit_texts (text) VALUES (?1);");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Inserts one chained record; <paramref name="encoded"/> is the record's <see cref="PreparedRecord.Encoded"/>.</summary>
+    /// <exception cref="SqliteException">The insert failed (SQLITE_FULL, SQLITE_IOERR, a constraint...).</exception>
+    public void Insert(long sequence, string[] fields, byte[] encoded, byte[] prevHash, byte[] hash)
+    {
+        Check(raw.sqlite3_bind_int64(_insertRecord, SeqIndex, sequence));
+        var offset = RecordFormat.HashLength + RecordFormat.Magic.Length;
+        for (var i = 0; i < RecordFormat.Columns.Length; i++)
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
+            offset += 4;
+            if (IsShared[i])
+            {
+                Check(raw.sqlite3_bind_int64(_insertRecord, FirstFieldIndex + i, TextId(fields[i], encoded.AsSpan(offset, length))));
+            }
+            else
+            {
+                // An empty span has no address, and SQLite reads a null pointer as NULL; the columns are NOT NULL text.
+                Check(length == 0
+                    ? raw.sqlite3_bind_text(_insertRecord, FirstFieldIndex + i, string.Empty)
+                    : raw.sqlite3_bind_text(_insertRecord, FirstFieldIndex + i, encoded.AsSpan(offset, length)));
+            }
+
+            offset += length;
+        }
+
+        Check(raw.sqlite3_bind_blob(_insertRecord, PrevHashIndex, prevHash));
+        Check(raw.sqlite3_bind_blob(_insertRecord, HashIndex, hash));
+        Step(_insertRecord);
+    }
+
+    public void Dispose()
+    {
+        // Statements before the connection: a connection closed with a live statement lingers until it is finalised.
+        _insertRecord?.Dispose();
+        _findText?.Dispose();
+        _insertText?.Dispose();
+    }
+
+    private long TextId(string text, ReadOnlySpan<byte> utf8)
+    {
+        if (_byReference.TryGetValue(text, out var id))
+        {
+            return id;
+        }
+
+        if (!_byContent.TryGetValue(text, out id))
+        {
+            id = FindOrInsertText(utf8);
+            if (_byContent.Count >= MaxRememberedTexts)
+            {
+                _byContent.Clear();
+                _byReference.Clear();
+            }
+
+            _byContent[text] = id;
+        }
+
+        if (_byReference.Count >= MaxRememberedTexts)
+        {
+            _byReference.Clear();
+        }
+
+        _byReference[text] = id;
+        return id;
+    }
+
+    private long FindOrInsertText(ReadOnlySpan<byte> utf8)
+    {
+        BindText(_findText, utf8);
+        var rc = raw.sqlite3_step(_findText);
+        var found = rc == raw.SQLITE_ROW ? raw.sqlite3_column_int64(_findText, 0) : 0;
+        raw.sqlite3_reset(_findText);
+        if (rc == raw.SQLITE_ROW)
+        {
+            return found;
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        BindText(_insertText, utf8);
+        Step(_insertText);
+        return raw.sqlite3_last_insert_rowid(_db);
+    }
+
+    private void BindText(sqlite3_stmt statement, ReadOnlySpan<byte> utf8) =>
+        Check(utf8.IsEmpty ? raw.sqlite3_bind_text(statement, 1, string.Empty) : raw.sqlite3_bind_text(statement, 1, utf8));
+
+    private void Step(sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        // Reset at once, also after an error: a statement left mid-step would keep the transaction from committing.
+        raw.sqlite3_reset(statement);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
         var rc = raw.sqlite3_prepare_v2(_db, sql, out var statement);
         if (rc != raw.SQLITE_OK)
         {
@@ -35,38 +164,8 @@ internal sealed class RecordInserter : IDisposable
             SqliteException.ThrowExceptionForRC(rc, _db);
         }
 
-        _statement = statement ?? throw new InvalidOperationException("SQLite prepared no statement for the audit insert.");
+        return statement ?? throw new InvalidOperationException("SQLite prepared no statement for the audit insert.");
     }
-
-    /// <summary>Inserts one chained record; <paramref name="encoded"/> is the record's <see cref="PreparedRecord.Encoded"/>.</summary>
-    /// <exception cref="SqliteException">The insert failed (SQLITE_FULL, SQLITE_IOERR, a constraint...).</exception>
-    public void Insert(long sequence, byte[] encoded, byte[] prevHash, byte[] hash)
-    {
-        Check(raw.sqlite3_bind_int64(_statement, SeqIndex, sequence));
-        var offset = RecordFormat.HashLength + RecordFormat.Magic.Length;
-        for (var i = 0; i < RecordFormat.Columns.Length; i++)
-        {
-            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
-            offset += 4;
-            // An empty span has no address, and SQLite reads a null pointer as NULL; the columns are NOT NULL text.
-            Check(length == 0
-                ? raw.sqlite3_bind_text(_statement, FirstFieldIndex + i, string.Empty)
-                : raw.sqlite3_bind_text(_statement, FirstFieldIndex + i, encoded.AsSpan(offset, length)));
-            offset += length;
-        }
-
-        Check(raw.sqlite3_bind_blob(_statement, PrevHashIndex, prevHash));
-        Check(raw.sqlite3_bind_blob(_statement, HashIndex, hash));
-        var rc = raw.sqlite3_step(_statement);
-        // Reset at once, also after an error: a statement left mid-step would keep the transaction from committing.
-        raw.sqlite3_reset(_statement);
-        if (rc != raw.SQLITE_DONE)
-        {
-            SqliteException.ThrowExceptionForRC(rc, _db);
-        }
-    }
-
-    public void Dispose() => _statement.Dispose();
 
     private void Check(int rc)
     {
@@ -74,5 +173,16 @@ internal sealed class RecordInserter : IDisposable
         {
             SqliteException.ThrowExceptionForRC(rc, _db);
         }
+    }
+
+    private static bool[] SharedFlags()
+    {
+        var flags = new bool[RecordFormat.Columns.Length];
+        foreach (var column in AuditStore.SharedTextColumns)
+        {
+            flags[column] = true;
+        }
+
+        return flags;
     }
 }
