@@ -9,7 +9,7 @@ public sealed class CacheOptions
     /// <summary>
     /// Most decisions kept in process. Defaults to 20,000: a council's systems repeat a few thousand questions, and
     /// a miss costs a policy evaluation about as cheap as the lookup, so a larger L1 buys memory, not speed (at
-    /// 100,000 it held ~45 MB of the service's RSS under the realistic load mix).
+    /// 100,000 the service peaked at 285 MB RSS under the realistic load mix, at 20,000 at 231 MB).
     /// </summary>
     public int L1MaxEntries { get; set; } = 20_000;
 
