@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """A null OTLP/HTTP receiver for the telemetry overhead benchmark (perf/otel-overhead.sh): answers 200 to every
 POST (/v1/traces, /v1/metrics, /v1/logs) with an empty export response, and counts requests, bytes and spans.
-Trace bodies are only kept during the run and parsed at the end, so that the receiver takes little CPU from the
-load generator it shares a core with.
+Trace bodies are only spooled to a file next to STATS_FILE during the run (a long run's spans did not fit in memory
+comfortably) and parsed at the end, so that the receiver takes little CPU from the load generator it shares a core
+with.
 usage: otlp_sink.py PORT STATS_FILE   (stats are written as JSON on SIGTERM/SIGINT)"""
 import http.server
 import json
+import os
 import signal
 import sys
 import threading
 
 lock = threading.Lock()
 stats = {}
-trace_bodies = []
+spool = None
 
 
 def varint(buf, i):
@@ -69,7 +71,8 @@ class Sink(http.server.BaseHTTPRequestHandler):
             entry["requests"] += 1
             entry["bytes"] += len(body)
             if self.path == "/v1/traces":
-                trace_bodies.append(body)
+                spool.write(len(body).to_bytes(4, "big"))
+                spool.write(body)
         self.send_response(200)
         self.send_header("content-type", "application/x-protobuf")
         self.send_header("content-length", "0")
@@ -82,12 +85,21 @@ class Sink(http.server.BaseHTTPRequestHandler):
 def main():
     port = int(sys.argv[1])
     out = sys.argv[2]
+    global spool
+    spool_path = out + ".spool"
+    spool = open(spool_path, "w+b")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Sink)
 
     def stop(*_):
         with lock:
             if "/v1/traces" in stats:
-                stats["/v1/traces"]["spans"] = sum(count_spans(b) for b in trace_bodies)
+                spool.seek(0)
+                spans = 0
+                while header := spool.read(4):
+                    spans += count_spans(spool.read(int.from_bytes(header, "big")))
+                stats["/v1/traces"]["spans"] = spans
+            spool.close()
+            os.unlink(spool_path)
             with open(out, "w") as f:
                 json.dump(stats, f)
         sys.exit(0)

@@ -17,6 +17,7 @@ internal static class DecisionTelemetry
     private static readonly ConditionalWeakTable<PolicyOutcome, KeyValuePair<string, object?>[]> DecisionTags = new();
     private static readonly KeyValuePair<string, object?>[] AuditFailed = [new(TelemetryTags.ErrorType, nameof(AuditUnavailableException))];
     private static readonly object[] BoxedBatchSizes = CreateBoxedSizes(128);
+    private static readonly KeyValuePair<string, object?>[][] CommitTagSets = CreateCommitTagSets(128);
 
     /// <summary>The server span of the current call, when it is being recorded; null otherwise.</summary>
     public static Activity? RecordedServerSpan()
@@ -86,15 +87,19 @@ internal static class DecisionTelemetry
     }
 
     /// <summary>Waits for the audit append, as a child span of the call and in the commit histogram.</summary>
+    /// <remarks>
+    /// The span is only started under a recorded server span: a child of an unsampled call would be dropped by any
+    /// standard sampler (parent-based, or trace-id ratio, which decides the same for the same trace id), but asking
+    /// the SDK costs an activity creation attempt per call. The state machine is pooled: with the audit log on the
+    /// append never completes synchronously, so an ordinary async ValueTask would allocate a box on every call.
+    /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public static async ValueTask TraceCommitAsync(ValueTask append, int records)
     {
         var started = GatekeeperMetrics.AuditCommitDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
-        using var span = GatekeeperMetrics.ActivitySource.StartActivity(AuditCommitSpanName, ActivityKind.Internal);
-        if (span is { IsAllDataRequested: true })
-        {
-            span.SetTag(TelemetryTags.AuditRecords, (uint)records < (uint)BoxedBatchSizes.Length ? BoxedBatchSizes[records] : records);
-        }
-
+        using var span = RecordedServerSpan() is { } server
+            ? GatekeeperMetrics.ActivitySource.StartActivity(AuditCommitSpanName, ActivityKind.Internal, server.Context, CommitTags(records))
+            : null;
         try
         {
             await append;
@@ -119,6 +124,21 @@ internal static class DecisionTelemetry
 
     /// <summary>Whether the audit append needs <see cref="TraceCommitAsync"/> (a listener) or can be awaited bare.</summary>
     public static bool CommitObserved => GatekeeperMetrics.AuditCommitDuration.Enabled || GatekeeperMetrics.ActivitySource.HasListeners();
+
+    /// <summary>The commit span's attributes: built once per record count up to 127 (Decide is always 1).</summary>
+    private static KeyValuePair<string, object?>[] CommitTags(int records) =>
+        (uint)records < (uint)CommitTagSets.Length ? CommitTagSets[records] : [new(TelemetryTags.AuditRecords, records)];
+
+    private static KeyValuePair<string, object?>[][] CreateCommitTagSets(int count)
+    {
+        var sets = new KeyValuePair<string, object?>[count][];
+        for (var i = 0; i < count; i++)
+        {
+            sets[i] = [new(TelemetryTags.AuditRecords, BoxedBatchSizes[i])];
+        }
+
+        return sets;
+    }
 
     private static object[] CreateBoxedSizes(int count)
     {
