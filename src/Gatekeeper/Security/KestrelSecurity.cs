@@ -3,6 +3,8 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Gatekeeper.Transport;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
@@ -13,6 +15,9 @@ namespace Gatekeeper.Security;
 public static class KestrelSecurity
 {
     private const long MinBodyLimit = 1024 * 1024;
+
+    /// <summary>How long a closing TLS connection may take to hand its last responses to the socket.</summary>
+    internal static readonly TimeSpan TlsDrainTimeout = TimeSpan.FromSeconds(5);
     private static readonly AsyncLocal<HandshakeState?> Handshake = new();
 
     /// <summary>
@@ -47,13 +52,30 @@ public static class KestrelSecurity
     /// Serves https addresses with the certificates of <paramref name="store"/> (read per handshake, so rotation
     /// needs no restart), TLS 1.2/1.3 and ALPN h2 (the endpoints are HTTP/2-only). With client CAs, a client
     /// certificate is required and checked by <see cref="ClientCertificateValidator"/>; the caller's name is then
-    /// cached on the connection.
+    /// cached on the connection. The https addresses among <paramref name="urls"/> (the host's <c>urls</c>) get
+    /// <see cref="TlsRecordCoalescer"/> behind their TLS, so that responses share TLS records.
     /// </summary>
-    public static void UseGatekeeperTls(this KestrelServerOptions kestrel, CertificateStore store, ServerLimitsOptions limits, TimeProvider time, ILogger logger)
+    public static void UseGatekeeperTls(this KestrelServerOptions kestrel, CertificateStore store, ServerLimitsOptions limits, TimeProvider time, ILogger logger, IEnumerable<string>? urls = null)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(limits);
+        if (CoalescedTlsPorts(urls ?? []) is { Count: > 0 } ports)
+        {
+            kestrel.ConfigureEndpointDefaults(listen =>
+            {
+                // Kestrel keeps only the last defaults callback: this one also does what GatekeeperApp's does.
+                listen.Protocols = HttpProtocols.Http2;
+                if (listen.IPEndPoint is { } endpoint && ports.Contains(endpoint.Port))
+                {
+                    // TLS here rather than by the address binder (which adds it after these defaults), so that the
+                    // coalescer can sit between TLS and HTTP/2. Same options: ConfigureHttpsDefaults below.
+                    listen.UseHttps();
+                    listen.Use(TlsRecordCoalescer.Middleware(listen.KestrelServerOptions.Limits.MaxResponseBufferSize, TlsDrainTimeout));
+                }
+            });
+        }
+
         kestrel.ConfigureHttpsDefaults(https =>
         {
             https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
@@ -66,6 +88,38 @@ public static class KestrelSecurity
             // Kestrel refuses a missing certificate itself when one is required; this checks the ones presented.
             https.ClientCertificateValidation = (certificate, chain, _) => ValidateClient(certificate, chain, store, time, logger);
         });
+    }
+
+    /// <summary>
+    /// Ports that only https addresses use, so that an endpoint on one of them is known to be TLS before the address
+    /// binder says so. A port an http address also uses (port 0 for both, say) keeps Kestrel's own TLS, uncoalesced.
+    /// </summary>
+    internal static HashSet<int> CoalescedTlsPorts(IEnumerable<string> urls)
+    {
+        var https = new HashSet<int>();
+        var plain = new HashSet<int>();
+        foreach (var url in urls)
+        {
+            BindingAddress address;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException)
+            {
+                continue;
+            }
+
+            if (address.IsUnixPipe || address.IsNamedPipe)
+            {
+                continue;
+            }
+
+            (string.Equals(address.Scheme, "https", StringComparison.OrdinalIgnoreCase) ? https : plain).Add(address.Port);
+        }
+
+        https.ExceptWith(plain);
+        return https;
     }
 
     private static void OnAuthenticate(ConnectionContext connection, SslServerAuthenticationOptions ssl, ServerCredentials credentials)

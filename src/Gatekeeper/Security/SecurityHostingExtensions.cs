@@ -84,6 +84,13 @@ public static class SecurityHostingExtensions
         return urls;
     }
 
+    /// <summary>
+    /// The --urls addresses, or none when Kestrel:Endpoints is used: Kestrel's configuration loader adds TLS to those
+    /// itself, so they keep Kestrel's TLS without the record coalescer.
+    /// </summary>
+    private static IReadOnlyList<string> HostingUrls(IConfiguration configuration) =>
+        configuration.GetSection("Kestrel:Endpoints").Exists() ? [] : ConfiguredUrls(configuration);
+
     private sealed class SecurityOptionsValidator(IConfiguration configuration) : IValidateOptions<SecurityOptions>
     {
         public ValidateOptionsResult Validate(string? name, SecurityOptions options)
@@ -108,7 +115,8 @@ public static class SecurityHostingExtensions
                     services.GetRequiredService<CertificateStore>(),
                     security.Limits,
                     services.GetRequiredService<TimeProvider>(),
-                    services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Security"));
+                    services.GetRequiredService<ILoggerFactory>().CreateLogger("Gatekeeper.Security"),
+                    HostingUrls(services.GetRequiredService<IConfiguration>()));
             }
         }
     }
