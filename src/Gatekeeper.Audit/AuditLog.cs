@@ -38,6 +38,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     // Published to other threads (metrics, health).
     private long _headSequence;
+    private int _queuedRecords;
     private long _lastCommitLatencyTicks;
     private long _committedRecords;
     private long _committedBatches;
@@ -82,18 +83,15 @@ public sealed class AuditLog : IAsyncDisposable
         _lastCheckpointTimestamp = timeProvider.GetTimestamp();
         AuditLogMessages.Opened(logger, _databasePath, _headSequence);
 
-        _queue = Channel.CreateBounded<PendingAppend>(new BoundedChannelOptions(_queueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait, // never used to wait: TryWrite fails fast instead
-        });
+        // Unbounded as a channel (lock-free for the callers), bounded by the records it holds (Enqueue): a DecideBatch
+        // append carries up to 100 records, so a bound on appends would not bound memory.
+        _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "gatekeeper-audit-writer" };
         _writer.Start();
     }
 
-    /// <summary>Appends waiting for the writer (calls, not records: an AppendManyAsync counts once).</summary>
-    public int QueueDepth => _queue.Reader.Count;
+    /// <summary>Records waiting for the writer (an AppendManyAsync counts each of its records).</summary>
+    public int QueueDepth => Volatile.Read(ref _queuedRecords);
 
     /// <summary>Time from BEGIN to the end of COMMIT (including the fsync) of the last successful batch.</summary>
     public TimeSpan LastCommitLatency => TimeSpan.FromTicks(Interlocked.Read(ref _lastCommitLatencyTicks));
@@ -171,11 +169,17 @@ public sealed class AuditLog : IAsyncDisposable
 
     private ValueTask Enqueue(PendingAppend pending, CancellationToken cancellationToken)
     {
-        if (!_disposed && _queue.Writer.TryWrite(pending))
+        var count = pending.Records.Length;
+        var queued = Interlocked.Add(ref _queuedRecords, count);
+        // An append larger than the whole capacity still goes through an empty queue, so that it is not refused forever.
+        var fits = queued <= _queueCapacity || queued == count;
+        if (fits && !_disposed && _queue.Writer.TryWrite(pending))
         {
             var task = pending.Completion.Task;
             return new ValueTask(cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task);
         }
+
+        Interlocked.Add(ref _queuedRecords, -count);
 
         if (_disposed)
         {
@@ -185,7 +189,7 @@ public sealed class AuditLog : IAsyncDisposable
 
         AuditLogMessages.QueueFull(_logger, _queueCapacity);
         return ValueTask.FromException(new AuditUnavailableException(
-            $"The audit queue is full ({_queueCapacity} appends waiting).", AuditUnavailableReason.QueueFull));
+            $"The audit queue is full ({_queueCapacity} records waiting).", AuditUnavailableReason.QueueFull));
     }
 
     private void WriterLoop()
@@ -196,7 +200,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             while (true)
             {
-                if (_failedBatchesInARow > 0 && _queue.Reader.Count == 0 && !_disposed)
+                if (_failedBatchesInARow > 0 && QueueDepth == 0 && !_disposed)
                 {
                     // Failing and idle: probe, so that Health turns back to Healthy when the store does even if no
                     // traffic arrives (a health check reporting NOT_SERVING would otherwise keep traffic away forever).
@@ -322,6 +326,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             batch.Add(next);
             recordCount += next.Records.Length;
+            Interlocked.Add(ref _queuedRecords, -next.Records.Length);
         }
 
         return recordCount;

@@ -136,6 +136,57 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task AppendManyAsync_QueueCapacityCountsRecordsNotCalls()
+    {
+        await using var log = new AuditLog(_dir.Options(o => o.QueueCapacity = 10), _logger, TimeProvider.System);
+        await log.AppendAsync(Records.Sample());
+        using var blocker = new SqliteConnection($"Data Source={_dir.Options().DatabasePath};Pooling=False");
+        blocker.Open();
+        using var lockTransaction = blocker.BeginTransaction(deferred: false);
+
+        // The writer takes the first batch of six and blocks on the lock; the next six wait in the queue.
+        var first = log.AppendManyAsync(Batch(6)).AsTask();
+        await WaitUntilAsync(() => log.QueueDepth == 0);
+        var second = log.AppendManyAsync(Batch(6)).AsTask();
+        Assert.Equal(6, log.QueueDepth);
+        var third = log.AppendManyAsync(Batch(6)).AsTask();
+        var oneMore = log.AppendAsync(Records.Sample()).AsTask();
+
+        // Six waiting plus six is more than ten records: refused at once, although only one call is waiting.
+        var refused = Assert.IsType<AuditUnavailableException>(third.Exception?.InnerException);
+        Assert.Equal(AuditUnavailableReason.QueueFull, refused.Reason);
+        Assert.False(oneMore.IsCompleted); // seven records fit
+        Assert.Equal(7, log.QueueDepth);
+
+        lockTransaction.Rollback();
+        await Task.WhenAll(first, second, oneMore).WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(1 + 6 + 6 + 1, log.CommittedRecords);
+        Assert.Equal(0, log.QueueDepth);
+
+        static AuditRecord[] Batch(int size) => Enumerable.Range(0, size).Select(_ => Records.Sample()).ToArray();
+    }
+
+    [Fact]
+    public async Task AppendManyAsync_LargerThanTheWholeCapacity_GoesThroughAnEmptyQueue()
+    {
+        await using var log = new AuditLog(_dir.Options(o => o.QueueCapacity = 4), _logger, TimeProvider.System);
+
+        await log.AppendManyAsync(Enumerable.Range(0, 9).Select(_ => Records.Sample()).ToArray());
+
+        Assert.Equal(9, log.CommittedRecords);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true within 15 s");
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
     public async Task DisposeAsync_WithQueuedAppends_CommitsThemThenRefusesNewOnes()
     {
         var log = new AuditLog(_dir.Options(), _logger, TimeProvider.System);
