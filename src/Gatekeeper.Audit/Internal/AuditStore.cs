@@ -33,9 +33,14 @@ internal static class AuditStore
         RecordFormat.Obligations, RecordFormat.Reason,
     ];
 
+    private static readonly bool[] SharedText = SharedTextFlags();
+
+    /// <summary>Whether a record field (a <see cref="RecordFormat"/> column index) is stored in <c>audit_texts</c>.</summary>
+    public static bool IsSharedText(int field) => SharedText[field];
+
     /// <summary>The stored column of a record field: its own name, or <c>name_ref</c> for a shared text.</summary>
     public static string StoredColumn(int field) =>
-        Array.IndexOf(SharedTextColumns, field) >= 0 ? RecordFormat.Columns[field] + "_ref" : RecordFormat.Columns[field];
+        IsSharedText(field) ? RecordFormat.Columns[field] + "_ref" : RecordFormat.Columns[field];
 
     private static readonly string Schema = $"""
         CREATE TABLE IF NOT EXISTS audit_meta (
@@ -83,6 +88,17 @@ internal static class AuditStore
         CREATE INDEX IF NOT EXISTS audit_checkpoints_kind_seq ON audit_checkpoints (kind, seq);
         """;
 
+    private static bool[] SharedTextFlags()
+    {
+        var flags = new bool[RecordFormat.Columns.Length];
+        foreach (var field in SharedTextColumns)
+        {
+            flags[field] = true;
+        }
+
+        return flags;
+    }
+
     // LEFT JOIN: a shared text deleted by hand reads as NULL, which the verifier reports as an edited record (an
     // inner join would hide the record and make the edit look like a deletion).
     private static string EntriesViewSql()
@@ -92,7 +108,7 @@ internal static class AuditStore
         for (var i = 0; i < RecordFormat.Columns.Length; i++)
         {
             var name = RecordFormat.Columns[i];
-            if (Array.IndexOf(SharedTextColumns, i) >= 0)
+            if (IsSharedText(i))
             {
                 select.Add($"t_{name}.text AS {name}");
                 joins.Add($"LEFT JOIN audit_texts t_{name} ON t_{name}.id = r.{name}_ref");

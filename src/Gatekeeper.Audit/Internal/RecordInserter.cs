@@ -24,7 +24,6 @@ internal sealed class RecordInserter : IDisposable
     private const int FirstFieldIndex = 2;
     private static readonly int PrevHashIndex = FirstFieldIndex + RecordFormat.Columns.Length;
     private static readonly int HashIndex = PrevHashIndex + 1;
-    private static readonly bool[] IsShared = SharedFlags();
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _insertRecord;
@@ -64,7 +63,7 @@ internal sealed class RecordInserter : IDisposable
         {
             var length = (int)BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
             offset += 4;
-            if (IsShared[i])
+            if (AuditStore.IsSharedText(i))
             {
                 Check(raw.sqlite3_bind_int64(_insertRecord, FirstFieldIndex + i, TextId(fields[i], encoded.AsSpan(offset, length))));
             }
@@ -173,16 +172,5 @@ internal sealed class RecordInserter : IDisposable
         {
             SqliteException.ThrowExceptionForRC(rc, _db);
         }
-    }
-
-    private static bool[] SharedFlags()
-    {
-        var flags = new bool[RecordFormat.Columns.Length];
-        foreach (var column in AuditStore.SharedTextColumns)
-        {
-            flags[column] = true;
-        }
-
-        return flags;
     }
 }
