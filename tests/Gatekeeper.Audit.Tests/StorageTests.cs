@@ -1,5 +1,4 @@
 using Gatekeeper.Audit.Tests.Support;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatekeeper.Audit.Tests;
@@ -24,8 +23,8 @@ public sealed class StorageTests : IDisposable
         await AppendAsync(options, 40);
 
         // Assert: caller, context, policy version, lawful basis, obligations, and the two reasons.
-        Assert.Equal(7, Scalar(options, "SELECT count(*) FROM audit_texts;"));
-        Assert.Equal(40, Scalar(options, "SELECT count(*) FROM audit_records;"));
+        Assert.Equal(7, AuditDb.Scalar(options, "SELECT count(*) FROM audit_texts;"));
+        Assert.Equal(40, AuditDb.Scalar(options, "SELECT count(*) FROM audit_records;"));
         var entries = new AuditQuery(options).ReadAll(new AuditQueryFilter()).ToList();
         Assert.Equal(40, entries.Count);
         Assert.All(entries, e => Assert.Contains("DPA 2018 Sch1 Pt2 para 18", e.LawfulBasisJson, StringComparison.Ordinal));
@@ -45,7 +44,7 @@ public sealed class StorageTests : IDisposable
         await AppendAsync(options, 5);
 
         // Assert
-        Assert.Equal(7, Scalar(options, "SELECT count(*) FROM audit_texts;"));
+        Assert.Equal(7, AuditDb.Scalar(options, "SELECT count(*) FROM audit_texts;"));
         var result = AuditVerifier.Verify(options);
         Assert.True(result.IsValid, result.ToString());
         Assert.Equal(10, result.RecordsChecked);
@@ -57,12 +56,7 @@ public sealed class StorageTests : IDisposable
         // Arrange
         var options = _dir.Options();
         await AppendAsync(options, 1);
-        using (var connection = Open(options))
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "UPDATE audit_meta SET value = '1' WHERE key = 'schema_version';";
-            command.ExecuteNonQuery();
-        }
+        AuditDb.Execute(options, "UPDATE audit_meta SET value = '1' WHERE key = 'schema_version';");
 
         // Act
         var error = Assert.Throws<InvalidOperationException>(() => new AuditLog(options, NullLogger.Instance, TimeProvider.System));
@@ -80,20 +74,5 @@ public sealed class StorageTests : IDisposable
             // A new lawful-basis instance and new reason strings each time: texts are matched by content, not instance.
             await log.AppendAsync(Records.Sample(reason: "reason-" + (i % 2)));
         }
-    }
-
-    private static long Scalar(AuditOptions options, string sql)
-    {
-        using var connection = Open(options);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private static SqliteConnection Open(AuditOptions options)
-    {
-        var connection = new SqliteConnection($"Data Source={options.DatabasePath};Pooling=False");
-        connection.Open();
-        return connection;
     }
 }

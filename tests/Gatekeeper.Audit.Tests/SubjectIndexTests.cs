@@ -1,6 +1,5 @@
 using Gatekeeper.Audit.Internal;
 using Gatekeeper.Audit.Tests.Support;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gatekeeper.Audit.Tests;
@@ -28,7 +27,7 @@ public sealed class SubjectIndexTests : IDisposable
         // Assert
         Assert.Equal(2, found.Count);
         Assert.Equal([AuditStore.SubjectIndex], Indexes(options, "audit_records_subject%"));
-        Assert.Equal(3, Scalar(options, $"SELECT count(*) FROM audit_records INDEXED BY {AuditStore.SubjectIndex} WHERE subject_hmac <> '';"));
+        Assert.Equal(3, AuditDb.Scalar(options, $"SELECT count(*) FROM audit_records INDEXED BY {AuditStore.SubjectIndex} WHERE subject_hmac <> '';"));
         // The shape AuditQuery sends: the planner must pick the partial index, not scan the table.
         var plan = Plan(options, "SELECT seq FROM audit_records WHERE seq > 0 AND subject_hmac = 'x' AND subject_hmac <> '' ORDER BY seq LIMIT 10;");
         Assert.Contains(AuditStore.SubjectIndex, plan, StringComparison.Ordinal);
@@ -45,7 +44,7 @@ public sealed class SubjectIndexTests : IDisposable
 
     private static List<string> Indexes(AuditOptions options, string like)
     {
-        using var connection = Open(options);
+        using var connection = AuditDb.Open(options);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE $like ORDER BY name;";
         command.Parameters.AddWithValue("$like", like);
@@ -61,7 +60,7 @@ public sealed class SubjectIndexTests : IDisposable
 
     private static string Plan(AuditOptions options, string sql)
     {
-        using var connection = Open(options);
+        using var connection = AuditDb.Open(options);
         using var command = connection.CreateCommand();
         command.CommandText = "EXPLAIN QUERY PLAN " + sql;
         using var reader = command.ExecuteReader();
@@ -72,20 +71,5 @@ public sealed class SubjectIndexTests : IDisposable
         }
 
         return string.Join(" | ", plan);
-    }
-
-    private static long Scalar(AuditOptions options, string sql)
-    {
-        using var connection = Open(options);
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
-    }
-
-    private static SqliteConnection Open(AuditOptions options)
-    {
-        var connection = new SqliteConnection($"Data Source={options.DatabasePath};Pooling=False");
-        connection.Open();
-        return connection;
     }
 }
