@@ -63,57 +63,12 @@ public sealed class OtlpReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         var receiver = new OtlpReceiver(app);
-        app.MapPost("/v1/traces", async context =>
-        {
-            var request = ExportTraceServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context.Request));
-            foreach (var resourceSpans in request.ResourceSpans)
-            {
-                receiver._resources.Enqueue(resourceSpans.Resource);
-                foreach (var scope in resourceSpans.ScopeSpans)
-                {
-                    foreach (var span in scope.Spans)
-                    {
-                        receiver._spans.Enqueue(span);
-                    }
-                }
-            }
-
-            await Ok(context);
-        });
-        app.MapPost("/v1/metrics", async context =>
-        {
-            var request = ExportMetricsServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context.Request));
-            foreach (var resourceMetrics in request.ResourceMetrics)
-            {
-                receiver._resources.Enqueue(resourceMetrics.Resource);
-                foreach (var scope in resourceMetrics.ScopeMetrics)
-                {
-                    foreach (var metric in scope.Metrics)
-                    {
-                        receiver._metrics.Enqueue(metric);
-                    }
-                }
-            }
-
-            await Ok(context);
-        });
-        app.MapPost("/v1/logs", async context =>
-        {
-            var request = ExportLogsServiceRequest.Parser.ParseFrom(await ReadBodyAsync(context.Request));
-            foreach (var resourceLogs in request.ResourceLogs)
-            {
-                receiver._resources.Enqueue(resourceLogs.Resource);
-                foreach (var scope in resourceLogs.ScopeLogs)
-                {
-                    foreach (var log in scope.LogRecords)
-                    {
-                        receiver._logs.Enqueue(log);
-                    }
-                }
-            }
-
-            await Ok(context);
-        });
+        receiver.MapExport(app, "/v1/traces", ExportTraceServiceRequest.Parser, receiver._spans,
+            r => r.ResourceSpans.Select(x => (x.Resource, x.ScopeSpans.SelectMany(scope => scope.Spans))));
+        receiver.MapExport(app, "/v1/metrics", ExportMetricsServiceRequest.Parser, receiver._metrics,
+            r => r.ResourceMetrics.Select(x => (x.Resource, x.ScopeMetrics.SelectMany(scope => scope.Metrics))));
+        receiver.MapExport(app, "/v1/logs", ExportLogsServiceRequest.Parser, receiver._logs,
+            r => r.ResourceLogs.Select(x => (x.Resource, x.ScopeLogs.SelectMany(scope => scope.LogRecords))));
         await app.StartAsync();
         // Known once Kestrel has bound the free port.
         receiver.Endpoint = new Uri(app.Urls.First());
@@ -157,6 +112,31 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>One export endpoint: decode the request, keep each resource and every item it carries.</summary>
+    private void MapExport<TRequest, TItem>(
+        WebApplication app,
+        string path,
+        MessageParser<TRequest> parser,
+        ConcurrentQueue<TItem> items,
+        Func<TRequest, IEnumerable<(Resource Resource, IEnumerable<TItem> Items)>> contents)
+        where TRequest : IMessage<TRequest>
+    {
+        app.MapPost(path, async context =>
+        {
+            var request = parser.ParseFrom(await ReadBodyAsync(context.Request));
+            foreach (var (resource, received) in contents(request))
+            {
+                _resources.Enqueue(resource);
+                foreach (var item in received)
+                {
+                    items.Enqueue(item);
+                }
+            }
+
+            await Ok(context);
+        });
     }
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request)
