@@ -173,6 +173,52 @@ public sealed class MessageReaderTests
         Assert.Equal(string.Empty, message.Category);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ReadSingleAsync_CallerResetsTheStream_IsCancelledNotAHandlerFailure(bool duringAdvance)
+    {
+        // Kestrel throws IOException("The client reset the request stream.") from ReadAsync or from AdvanceTo,
+        // depending on when the RST_STREAM lands (seen in CI from AdvanceTo with grpcio's 1 ms deadlines).
+        var reader = new ResetPipeReader(Frame(Request)[..3], throwOnAdvance: duringAdvance);
+        var ex = await Assert.ThrowsAsync<RpcException>(() =>
+            MessageReader.ReadSingleAsync(reader, DecideRequest.Parser, null, Max, CancellationToken.None).AsTask());
+        Assert.Equal(StatusCode.Cancelled, ex.StatusCode);
+    }
+
+    /// <summary>Hands out a partial body once, then behaves like Kestrel's body reader after the caller's RST_STREAM.</summary>
+    private sealed class ResetPipeReader(byte[] partial, bool throwOnAdvance) : System.IO.Pipelines.PipeReader
+    {
+        private bool _read;
+
+        public override ValueTask<System.IO.Pipelines.ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        {
+            if (_read)
+            {
+                throw new IOException("The client reset the request stream.");
+            }
+
+            _read = true;
+            return new(new System.IO.Pipelines.ReadResult(new ReadOnlySequence<byte>(partial), isCanceled: false, isCompleted: false));
+        }
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+        {
+            if (throwOnAdvance)
+            {
+                throw new IOException("The client reset the request stream.");
+            }
+        }
+
+        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+        public override bool TryRead(out System.IO.Pipelines.ReadResult result) => throw new NotSupportedException();
+
+        public override void CancelPendingRead() { }
+
+        public override void Complete(Exception? exception = null) { }
+    }
+
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
         public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;

@@ -15,29 +15,28 @@ internal static class MessageReader
     public static async ValueTask<T> ReadSingleAsync<T>(PipeReader reader, MessageParser<T> parser, string? encoding, int maxSize, CancellationToken cancellationToken)
         where T : IMessage<T>
     {
-        while (true)
+        try
         {
-            ReadResult result;
-            try
+            while (true)
             {
-                result = await reader.ReadAsync(cancellationToken);
-            }
-            catch (IOException)
-            {
-                // Kestrel ends the body this way when the caller resets the stream (e.g. its deadline passed),
-                // sometimes before RequestAborted is signalled: the caller is gone, nothing failed here.
-                throw new RpcException(StatusCode.Cancelled, "The caller reset the stream.");
-            }
+                var result = await reader.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                if (TryParse(buffer, result.IsCompleted, parser, encoding, maxSize, out var message))
+                {
+                    reader.AdvanceTo(buffer.End);
+                    return message;
+                }
 
-            var buffer = result.Buffer;
-            if (TryParse(buffer, result.IsCompleted, parser, encoding, maxSize, out var message))
-            {
-                reader.AdvanceTo(buffer.End);
-                return message;
+                // Not enough yet: keep everything, ask for more.
+                reader.AdvanceTo(buffer.Start, buffer.End);
             }
-
-            // Not enough yet: keep everything, ask for more.
-            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+        catch (IOException)
+        {
+            // Kestrel ends the body this way when the caller resets the stream (e.g. its deadline passed),
+            // sometimes before RequestAborted is signalled, and from AdvanceTo as well as ReadAsync: the caller
+            // is gone, nothing failed here.
+            throw new RpcException(StatusCode.Cancelled, "The caller reset the stream.");
         }
     }
 
