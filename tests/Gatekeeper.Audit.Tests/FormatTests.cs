@@ -52,5 +52,38 @@ public sealed class FormatTests
         Assert.All(many, id => Assert.Matches("^[0-9A-HJKMNP-TV-Z]{26}$", id));
     }
 
+    [Fact]
+    public void DecisionIds_AreUuidVersion7_WithTheTimestampAndFreshRandomBits()
+    {
+        // Arrange
+        var time = new DateTimeOffset(2026, 11, 22, 7, 40, 0, 123, TimeSpan.Zero);
+        var clock = new Support.ManualTimeProvider(time);
+
+        // Act: more ids than one block of random bytes holds, on one thread.
+        var ids = Enumerable.Range(0, 1_000).Select(_ => DecisionIds.New(clock)).ToArray();
+
+        // Assert: each decodes to a UUID that .NET reads as version 7, variant 10, with the clock's milliseconds.
+        Span<byte> bytes = stackalloc byte[16];
+        foreach (var id in ids)
+        {
+            var value = UInt128.Zero;
+            foreach (var c in id)
+            {
+                value = (value << 5) | (uint)"0123456789ABCDEFGHJKMNPQRSTVWXYZ".IndexOf(c, StringComparison.Ordinal);
+            }
+
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, value);
+            var guid = new Guid(bytes, bigEndian: true);
+            Assert.Equal(7, guid.Version);
+            Assert.Equal(0b1000, guid.Variant & 0b1100);
+            Assert.Equal(time.ToUnixTimeMilliseconds(), (long)(value >> 80));
+        }
+
+        // Same millisecond for all, so only the 74 random bits tell them apart.
+        Assert.Equal(ids.Length, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            DecisionIds.New(new Support.ManualTimeProvider(DateTimeOffset.UnixEpoch.AddMilliseconds(-1))));
+    }
+
     private const string PinnedHash = "3400fd1a5cff13a035bd015747d054d245259e528b40c8a1f412d5338a7f83cd";
 }
