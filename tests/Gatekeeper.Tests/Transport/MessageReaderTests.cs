@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using Gatekeeper.Protocol;
 using Gatekeeper.Transport;
 using Gatekeeper.Transport.Internal;
@@ -187,11 +188,11 @@ public sealed class MessageReaderTests
     }
 
     /// <summary>Hands out a partial body once, then behaves like Kestrel's body reader after the caller's RST_STREAM.</summary>
-    private sealed class ResetPipeReader(byte[] partial, bool throwOnAdvance) : System.IO.Pipelines.PipeReader
+    private sealed class ResetPipeReader(byte[] partial, bool throwOnAdvance) : PipeReader
     {
         private bool _read;
 
-        public override ValueTask<System.IO.Pipelines.ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+        public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
         {
             if (_read)
             {
@@ -199,7 +200,7 @@ public sealed class MessageReaderTests
             }
 
             _read = true;
-            return new(new System.IO.Pipelines.ReadResult(new ReadOnlySequence<byte>(partial), isCanceled: false, isCompleted: false));
+            return new(new ReadResult(new ReadOnlySequence<byte>(partial), isCanceled: false, isCompleted: false));
         }
 
         public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
@@ -212,7 +213,7 @@ public sealed class MessageReaderTests
 
         public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
 
-        public override bool TryRead(out System.IO.Pipelines.ReadResult result) => throw new NotSupportedException();
+        public override bool TryRead(out ReadResult result) => throw new NotSupportedException();
 
         public override void CancelPendingRead() { }
 
