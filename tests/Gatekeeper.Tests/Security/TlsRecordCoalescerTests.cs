@@ -177,17 +177,9 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
         public PipeWriter Output => _pipe.Writer;
     }
 
-    /// <summary>The server's socket: writes can be held (a socket that is busy) or made to fail (a socket that is gone).</summary>
-    private sealed class HeldStream(Stream inner) : Stream
+    /// <summary>Passes everything to the stream underneath; the two below change one direction each.</summary>
+    private abstract class ForwardingStream(Stream inner) : Stream
     {
-        private TaskCompletionSource _open = Opened();
-
-        public SemaphoreSlim Blocked { get; } = new(0);
-
-        public SemaphoreSlim Failed { get; } = new(0);
-
-        public bool Fail { get; set; }
-
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -197,6 +189,50 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
         public override long Length => throw new NotSupportedException();
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override void Flush() => inner.Flush();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>The server's socket: writes can be held (a socket that is busy) or made to fail (a socket that is gone).</summary>
+    private sealed class HeldStream(Stream inner) : ForwardingStream(inner)
+    {
+        private TaskCompletionSource _open = Opened();
+
+        public SemaphoreSlim Blocked { get; } = new(0);
+
+        public SemaphoreSlim Failed { get; } = new(0);
+
+        public bool Fail { get; set; }
 
         public void Hold() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -216,33 +252,13 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
                 await _open.Task.ConfigureAwait(false);
             }
 
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await base.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => inner.Flush();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                inner.Dispose();
                 Blocked.Dispose();
                 Failed.Dispose();
             }
@@ -259,19 +275,9 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
     }
 
     /// <summary>The client's socket: keeps the raw bytes it reads, so that the TLS records can be counted.</summary>
-    private sealed class TappedStream(Stream inner) : Stream
+    private sealed class TappedStream(Stream inner) : ForwardingStream(inner)
     {
         private readonly MemoryStream _seen = new();
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public void Reset()
         {
@@ -307,7 +313,7 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var read = await base.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
             lock (_seen)
             {
                 _seen.Write(buffer.Span[..read]);
@@ -316,30 +322,10 @@ public sealed class TlsRecordCoalescerTests : IAsyncLifetime
             return read;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => inner.Flush();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                inner.Dispose();
                 _seen.Dispose();
             }
 
