@@ -35,19 +35,9 @@ public abstract class MutualTlsServerTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = _pki.IssueServer("server");
         _admin = _pki.IssueClient("admin", uri: CaseManagement);
         _limited = _pki.IssueClient("limited", uri: Limited, dns: "cpis.council.test");
-        try
-        {
-            _server = await SecureServer.StartTlsAsync(Callers, server.CertificatePath, server.KeyPath, _pki.CaPath);
-        }
-        catch
-        {
-            // xunit does not call DisposeAsync after a failed InitializeAsync: the PKI folder would stay behind.
-            _pki.Dispose();
-            throw;
-        }
+        _server = await SecureServer.StartTlsAsync(_pki, Callers, mutual: true);
     }
 
     public async Task DisposeAsync()

@@ -67,6 +67,25 @@ public sealed class SecureServer : IAsyncDisposable
         return StartAsync(callersYaml, configure, [.. args]);
     }
 
+    /// <summary>
+    /// Issues a server certificate from <paramref name="pki"/> and starts over https, requiring client certificates
+    /// from its CA when <paramref name="mutual"/>. Disposes <paramref name="pki"/> when the start fails: xunit does
+    /// not call DisposeAsync after a failed InitializeAsync, so the PKI folder would stay behind.
+    /// </summary>
+    public static async Task<SecureServer> StartTlsAsync(TestPki pki, string callersYaml, bool mutual, Action<WebApplicationBuilder>? configure = null)
+    {
+        try
+        {
+            var server = pki.IssueServer("server");
+            return await StartTlsAsync(callersYaml, server.CertificatePath, server.KeyPath, mutual ? pki.CaPath : null, configure);
+        }
+        catch
+        {
+            pki.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Starts with the given settings (plain text on loopback unless they say otherwise).</summary>
     public static Task<SecureServer> StartAsync(string callersYaml, params string[] extraArgs) => StartAsync(callersYaml, null, extraArgs);
 

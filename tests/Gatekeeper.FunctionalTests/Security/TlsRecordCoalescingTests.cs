@@ -17,30 +17,14 @@ public sealed class TlsRecordCoalescingTests : IAsyncLifetime
     private readonly TestPki _pki = new();
     private SecureServer _server = null!;
 
-    public async Task InitializeAsync()
-    {
-        var server = _pki.IssueServer("server");
-        try
-        {
-            _server = await SecureServer.StartTlsAsync(
-                Callers,
-                server.CertificatePath,
-                server.KeyPath,
-                null,
-                builder => builder.Services.AddGrpcMethods(_ =>
-                [
-                    ServerMethod.Unary<DecideRequest, DecideResponse>(Probe, "Echo", DecideRequest.Parser, (request, _) =>
-                        ValueTask.FromResult(new DecideResponse { RequestId = request.RequestId })),
-                    ServerMethod.Unary<DecideRequest, DecideResponse>(Probe, "Large", DecideRequest.Parser, (request, _) =>
-                        ValueTask.FromResult(new DecideResponse { RequestId = request.RequestId, Reason = Filler(request.RequestId) })),
-                ]));
-        }
-        catch
-        {
-            _pki.Dispose();
-            throw;
-        }
-    }
+    public async Task InitializeAsync() =>
+        _server = await SecureServer.StartTlsAsync(_pki, Callers, mutual: false, builder => builder.Services.AddGrpcMethods(_ =>
+        [
+            ServerMethod.Unary<DecideRequest, DecideResponse>(Probe, "Echo", DecideRequest.Parser, (request, _) =>
+                ValueTask.FromResult(new DecideResponse { RequestId = request.RequestId })),
+            ServerMethod.Unary<DecideRequest, DecideResponse>(Probe, "Large", DecideRequest.Parser, (request, _) =>
+                ValueTask.FromResult(new DecideResponse { RequestId = request.RequestId, Reason = Filler(request.RequestId) })),
+        ]));
 
     public async Task DisposeAsync()
     {
@@ -51,31 +35,29 @@ public sealed class TlsRecordCoalescingTests : IAsyncLifetime
     [Fact]
     public async Task ManyConcurrentCalls_OneTlsConnection_EachGetsItsOwnAnswer()
     {
-        using var client = _server.CreateClient(_pki);
+        var answers = await CallConcurrentlyAsync("Echo", 200);
 
-        var calls = Enumerable.Range(0, 200).Select(async i =>
-        {
-            var id = $"call-{i}";
-            var answer = await client.UnaryCallAsync($"/{Probe}/Echo", new DecideRequest { RequestId = id }, DecideResponse.Parser);
-            return (id, answer.Response.RequestId);
-        });
-
-        Assert.All(await Task.WhenAll(calls), pair => Assert.Equal(pair.id, pair.RequestId));
+        Assert.All(answers, pair => Assert.Equal(pair.Id, pair.Response.RequestId));
     }
 
     [Fact]
     public async Task LargeResponses_ManyRecordsAndWindowUpdates_ArriveWhole()
     {
+        var answers = await CallConcurrentlyAsync("Large", 6);
+
+        Assert.All(answers, pair => Assert.Equal(Filler(pair.Id), pair.Response.Reason));
+    }
+
+    /// <summary><paramref name="count"/> concurrent calls on one client (one TLS connection), each with its own request id.</summary>
+    private async Task<(string Id, DecideResponse Response)[]> CallConcurrentlyAsync(string method, int count)
+    {
         using var client = _server.CreateClient(_pki);
-
-        var calls = Enumerable.Range(0, 6).Select(async i =>
+        return await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
         {
-            var id = $"large-{i}";
-            var answer = await client.UnaryCallAsync($"/{Probe}/Large", new DecideRequest { RequestId = id }, DecideResponse.Parser);
-            return (id, answer.Response.Reason);
-        });
-
-        Assert.All(await Task.WhenAll(calls), pair => Assert.Equal(Filler(pair.id), pair.Reason));
+            var id = $"{method}-{i}";
+            var answer = await client.UnaryCallAsync($"/{Probe}/{method}", new DecideRequest { RequestId = id }, DecideResponse.Parser);
+            return (id, answer.Response);
+        }));
     }
 
     /// <summary>~200 KB that differs per call: larger than HTTP/2's initial 64 KiB window and many TLS records.</summary>
