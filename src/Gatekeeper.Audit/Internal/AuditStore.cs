@@ -33,7 +33,8 @@ internal static class AuditStore
         RecordFormat.Obligations, RecordFormat.Reason,
     ];
 
-    private static readonly bool[] SharedText = SharedTextFlags();
+    // Indexed by field: the writer asks for every field of every record.
+    private static readonly bool[] SharedText = [.. Enumerable.Range(0, RecordFormat.Columns.Length).Select(SharedTextColumns.Contains)];
 
     /// <summary>Whether a record field (a <see cref="RecordFormat"/> column index) is stored in <c>audit_texts</c>.</summary>
     public static bool IsSharedText(int field) => SharedText[field];
@@ -87,17 +88,6 @@ internal static class AuditStore
         );
         CREATE INDEX IF NOT EXISTS audit_checkpoints_kind_seq ON audit_checkpoints (kind, seq);
         """;
-
-    private static bool[] SharedTextFlags()
-    {
-        var flags = new bool[RecordFormat.Columns.Length];
-        foreach (var field in SharedTextColumns)
-        {
-            flags[field] = true;
-        }
-
-        return flags;
-    }
 
     // LEFT JOIN: a shared text deleted by hand reads as NULL, which the verifier reports as an edited record (an
     // inner join would hide the record and make the edit look like a deletion).
