@@ -1,6 +1,5 @@
 using System.Text;
 using Gatekeeper.Audit.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Gatekeeper.Audit.Tests;
 
@@ -106,8 +105,7 @@ public sealed class AuditLogTests : IDisposable
         await log.AppendAsync(Records.Sample());
 
         // Another connection holds the write lock, so the writer blocks inside BEGIN IMMEDIATE and the queue fills.
-        using var blocker = new SqliteConnection($"Data Source={_dir.Options().DatabasePath};Pooling=False");
-        blocker.Open();
+        using var blocker = AuditDb.Open(_dir.Options());
         using var lockTransaction = blocker.BeginTransaction(deferred: false);
 
         var accepted = new List<Task>();
@@ -140,8 +138,7 @@ public sealed class AuditLogTests : IDisposable
     {
         await using var log = new AuditLog(_dir.Options(o => o.QueueCapacity = 10), _logger, TimeProvider.System);
         await log.AppendAsync(Records.Sample());
-        using var blocker = new SqliteConnection($"Data Source={_dir.Options().DatabasePath};Pooling=False");
-        blocker.Open();
+        using var blocker = AuditDb.Open(_dir.Options());
         using var lockTransaction = blocker.BeginTransaction(deferred: false);
 
         // The writer takes the first batch of six and blocks on the lock; the next six wait in the queue.

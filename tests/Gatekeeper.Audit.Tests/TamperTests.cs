@@ -1,7 +1,6 @@
 using System.Globalization;
 using Gatekeeper.Audit.Internal;
 using Gatekeeper.Audit.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace Gatekeeper.Audit.Tests;
 
@@ -196,8 +195,7 @@ public sealed class TamperTests : IDisposable
 
     private void RewriteChainFrom(long fromSequence, string newDecision)
     {
-        using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        connection.Open();
+        using var connection = AuditDb.Open(_dir.Options());
         using var transaction = connection.BeginTransaction();
         var rows = new List<(long Seq, string?[] Fields, byte[] Prev)>();
         using (var select = connection.CreateCommand())
