@@ -27,6 +27,7 @@ internal sealed class RecordInserter : IDisposable
 
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _insertRecord;
+    private readonly IntPtr _insertRecordHandle;
     private readonly sqlite3_stmt _findText;
     private readonly sqlite3_stmt _insertText;
 
@@ -43,6 +44,8 @@ internal sealed class RecordInserter : IDisposable
         try
         {
             _insertRecord = Prepare($"INSERT INTO audit_records (seq, {string.Join(", ", columns)}, prev_hash, hash) VALUES ({placeholders});");
+            // Owned by this instance until Dispose, on the writer thread only: nothing can release it meanwhile.
+            _insertRecordHandle = _insertRecord.DangerousGetHandle();
             _findText = Prepare("SELECT id FROM audit_texts WHERE text = ?1;");
             _insertText = Prepare("INSERT INTO audit_texts (text) VALUES (?1);");
         }
@@ -55,32 +58,37 @@ internal sealed class RecordInserter : IDisposable
 
     /// <summary>Inserts one chained record; <paramref name="encoded"/> is the record's <see cref="PreparedRecord.Encoded"/>.</summary>
     /// <exception cref="SqliteException">The insert failed (SQLITE_FULL, SQLITE_IOERR, a constraint...).</exception>
-    public void Insert(long sequence, string[] fields, byte[] encoded, byte[] prevHash, byte[] hash)
+    public unsafe void Insert(long sequence, string[] fields, byte[] encoded, byte[] prevHash, byte[] hash)
     {
-        Check(raw.sqlite3_bind_int64(_insertRecord, SeqIndex, sequence));
-        var offset = RecordFormat.HashLength + RecordFormat.Magic.Length;
-        for (var i = 0; i < RecordFormat.Columns.Length; i++)
+        // Bound in place (no copy) from the pinned arrays, and stepped before they are unpinned. An empty text is
+        // bound as a zero-length slice of the encoding: a null pointer would make it NULL, and the columns are NOT NULL.
+        fixed (byte* record = encoded)
+        fixed (byte* prev = prevHash)
+        fixed (byte* own = hash)
         {
-            var length = (int)BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
-            offset += 4;
-            if (AuditStore.IsSharedText(i))
+            var statement = _insertRecordHandle;
+            Check(SqliteNative.BindInt64(statement, SeqIndex, sequence));
+            var offset = RecordFormat.HashLength + RecordFormat.Magic.Length;
+            for (var i = 0; i < RecordFormat.Columns.Length; i++)
             {
-                Check(raw.sqlite3_bind_int64(_insertRecord, FirstFieldIndex + i, TextId(fields[i], encoded.AsSpan(offset, length))));
-            }
-            else
-            {
-                // An empty span has no address, and SQLite reads a null pointer as NULL; the columns are NOT NULL text.
-                Check(length == 0
-                    ? raw.sqlite3_bind_text(_insertRecord, FirstFieldIndex + i, string.Empty)
-                    : raw.sqlite3_bind_text(_insertRecord, FirstFieldIndex + i, encoded.AsSpan(offset, length)));
+                var length = (int)BinaryPrimitives.ReadUInt32BigEndian(encoded.AsSpan(offset));
+                offset += 4;
+                Check(AuditStore.IsSharedText(i)
+                    ? SqliteNative.BindInt64(statement, FirstFieldIndex + i, TextId(fields[i], encoded.AsSpan(offset, length)))
+                    : SqliteNative.BindText(statement, FirstFieldIndex + i, record + offset, length, SqliteNative.Static));
+                offset += length;
             }
 
-            offset += length;
+            Check(SqliteNative.BindBlob(statement, PrevHashIndex, prev, prevHash.Length, SqliteNative.Static));
+            Check(SqliteNative.BindBlob(statement, HashIndex, own, hash.Length, SqliteNative.Static));
+            var rc = SqliteNative.Step(statement);
+            // Reset at once, also after an error: a statement left mid-step would keep the transaction from committing.
+            SqliteNative.Reset(statement);
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
         }
-
-        Check(raw.sqlite3_bind_blob(_insertRecord, PrevHashIndex, prevHash));
-        Check(raw.sqlite3_bind_blob(_insertRecord, HashIndex, hash));
-        Step(_insertRecord);
     }
 
     public void Dispose()
