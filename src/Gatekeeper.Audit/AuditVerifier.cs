@@ -81,7 +81,7 @@ public static class AuditVerifier
 
                 // 1. Does the record still match its own hash? If not, its content (or hash) was edited.
                 var computed = prevHash.Length == RecordFormat.HashLength
-                    ? RecordFormat.ChainHash(prevHash, RecordFormat.EncodeWithPrevSlot(fields))
+                    ? RecordFormat.ChainHash(prevHash, RecordFormat.EncodeWithPrevSlot(fields), independent: true)
                     : [];
                 if (!CryptographicOperations.FixedTimeEquals(computed, storedHash))
                 {

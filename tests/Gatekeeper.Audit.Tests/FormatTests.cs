@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Gatekeeper.Audit.Internal;
 
 namespace Gatekeeper.Audit.Tests;
@@ -16,6 +17,22 @@ public sealed class FormatTests
 
         // SHA-256(32 zero bytes || "GKA1" || (u32be len || utf8) per field); recomputed independently with Python's hashlib.
         Assert.Equal(PinnedHash, Convert.ToHexStringLower(hash));
+        Assert.Equal(PinnedHash, Convert.ToHexStringLower(RecordFormat.ChainHash(RecordFormat.GenesisHash(), encoded, independent: true)));
+    }
+
+    [Fact]
+    public void ChainSha256_EveryLengthUpToFiveBlocks_MatchesDotNetSha256()
+    {
+        // The writer's SHA-256 (OpenSSL's plain functions) against .NET's, across every padding case.
+        var data = new byte[64 * 5 + 1];
+        new Random(7).NextBytes(data);
+        for (var length = 0; length <= data.Length; length++)
+        {
+            Assert.Equal(SHA256.HashData(data.AsSpan(0, length)), ChainSha256.HashData(data.AsSpan(0, length)));
+        }
+
+        // On Linux with OpenSSL 3 (this service's platform) the fast path must be the one in use, or the figures lie.
+        Assert.Equal(OperatingSystem.IsLinux(), ChainSha256.IsNative);
     }
 
     [Fact]

@@ -91,9 +91,13 @@ internal static class RecordFormat
     }
 
     /// <summary>hash = SHA-256(prev_hash || encoding). Overwrites the reserved slot of <paramref name="encoded"/>.</summary>
-    public static byte[] ChainHash(ReadOnlySpan<byte> prevHash, byte[] encoded)
+    /// <param name="independent">
+    /// Hash with .NET's SHA-256 rather than the writer's (<see cref="ChainSha256"/>): the verifier's choice, so that
+    /// every verification checks the writer's hashes with a second implementation.
+    /// </param>
+    public static byte[] ChainHash(ReadOnlySpan<byte> prevHash, byte[] encoded, bool independent = false)
     {
         prevHash.CopyTo(encoded);
-        return SHA256.HashData(encoded);
+        return independent ? SHA256.HashData(encoded) : ChainSha256.HashData(encoded);
     }
 }
