@@ -215,6 +215,44 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task AppendAsync_NonAsciiEmptyAndLongTexts_StoredExactlyAndVerifiedByTheIndependentHash()
+    {
+        // The writer binds each field straight from the record's encoding and hashes it with OpenSSL's plain SHA-256;
+        // verify re-encodes the stored fields and hashes with .NET's. Any difference in length prefixes, UTF-8 or
+        // order fails verification.
+        var longReason = string.Concat(Enumerable.Repeat("Ysgol Gymraeg – disgyblion ŵ ŷ 😀; ", 400));
+        AuditRecord[] records =
+        [
+            Records.Sample(reason: "Atal twyll – NFI ‘data matching’ €"),
+            Records.Sample(reason: longReason),
+            Records.Sample(reason: new string(longReason.AsSpan())), // same text, another instance: found by content
+            new()
+            {
+                DecisionId = DecisionIds.New(), Category = "c", Recipient = "r", Purpose = "p", Decision = AuditDecisions.Deny,
+                Caller = "", RequestId = "", Context = "", RuleId = "", PolicyVersion = "", Reason = "", TraceId = "",
+            },
+            Records.Sample(reason: "Atal twyll – NFI ‘data matching’ €"),
+        ];
+
+        await using (var log = new AuditLog(_dir.Options(), _logger, TimeProvider.System))
+        {
+            foreach (var record in records)
+            {
+                await log.AppendAsync(record);
+            }
+        }
+
+        var result = AuditVerifier.Verify(_dir.Data);
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(records.Length, result.RecordsChecked);
+        var entries = new AuditQuery(_dir.Options()).ReadAll(new AuditQueryFilter()).ToList();
+        Assert.Equal(records.Select(r => r.Reason), entries.Select(e => e.Reason));
+        Assert.Equal("", entries[3].Caller);
+        Assert.Equal("{}", entries[3].ContextJson);
+        Assert.Equal(1, AuditDb.Scalar(_dir.Options(), $"SELECT COUNT(*) FROM audit_texts WHERE text = '{longReason}';"));
+    }
+
+    [Fact]
     public async Task Reopen_ExistingLog_ContinuesTheChain()
     {
         await using (var log = new AuditLog(_dir.Options(), _logger, TimeProvider.System))
