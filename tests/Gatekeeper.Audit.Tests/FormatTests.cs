@@ -36,6 +36,15 @@ public sealed class FormatTests
     }
 
     [Fact]
+    public void SqliteNative_ReachesTheLibrarySqlitePclRawUses()
+    {
+        // The writer passes SQLitePCLRaw's statement handles to its own imports; they must be the same SQLite.
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        Assert.True(SqliteNative.IsSqlitePclRawLibrary());
+    }
+
+    [Fact]
     public void EncodeWithPrevSlot_FieldBoundariesMoved_ChangesTheHash()
     {
         var a = RecordFormat.ChainHash(RecordFormat.GenesisHash(), RecordFormat.EncodeWithPrevSlot(["ab", "c"]));

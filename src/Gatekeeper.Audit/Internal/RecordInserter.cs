@@ -39,6 +39,12 @@ internal sealed class RecordInserter : IDisposable
     public RecordInserter(SqliteConnection connection)
     {
         _db = connection.Handle ?? throw new InvalidOperationException("The audit connection is not open.");
+        if (!SqliteNative.IsSqlitePclRawLibrary())
+        {
+            throw new InvalidOperationException(
+                $"The audit writer calls e_sqlite3 directly, but the connection was opened with another SQLite library ('{raw.GetNativeLibraryName()}').");
+        }
+
         var columns = Enumerable.Range(0, RecordFormat.Columns.Length).Select(AuditStore.StoredColumn);
         var placeholders = string.Join(", ", Enumerable.Range(1, RecordFormat.Columns.Length + 3).Select(static i => "?" + i));
         try

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using SQLitePCL;
 
 namespace Gatekeeper.Audit.Internal;
 
@@ -45,4 +46,22 @@ internal static unsafe partial class SqliteNative
 
     /// <summary>SQLITE_STATIC: SQLite uses the caller's bytes in place and never frees them.</summary>
     public static IntPtr Static => IntPtr.Zero;
+
+    /// <summary>
+    /// Whether these imports reach the very library SQLitePCLRaw opened the connection with: both must return the same
+    /// address for SQLite's source-id string, which lives in the library's own data. A statement handle passed to
+    /// another copy of SQLite would corrupt memory, so the writer refuses to start instead (another SQLitePCLRaw
+    /// bundle, or a second e_sqlite3 on the load path).
+    /// </summary>
+    public static bool IsSqlitePclRawLibrary()
+    {
+        fixed (byte* theirs = raw.sqlite3_sourceid())
+        {
+            return theirs == SourceId();
+        }
+    }
+
+    [LibraryImport(Library, EntryPoint = "sqlite3_sourceid")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    private static partial byte* SourceId();
 }
