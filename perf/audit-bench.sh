@@ -10,6 +10,7 @@
 #                per-request log (queueing is not hidden by a closed loop)
 #   fsync:       p50/p99 of 200 x (write 4 KiB + fsync) in the data directory's file system during the round: the
 #                floor under the log's added latency (synchronous=FULL waits for one fsync per batch)
+#   steal:       the share of the machine's CPU time the hypervisor gave to other guests during the round
 # h2load counts HTTP 200 as success and does not read grpc-status, so after every log-on run the records in the
 # log are counted: fewer records than answers would mean some calls ended UNAVAILABLE (e.g. audit queue full).
 #
@@ -102,10 +103,14 @@ print(f"{lat[100]:.2f} {lat[198]:.2f}")
 EOF
 }
 records() { sqlite3 "$home/work-on/data/audit.db" 'SELECT count(*) FROM audit_records;'; }
+# Total and steal jiffies of the whole machine: on a VM, time the hypervisor gave to others. Rounds with high steal
+# say why their figures moved, not how the builds differ.
+cpu_jiffies() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9}' /proc/stat; }
 
 printf 'round mode  closed_req/s  cpu_us/call  open_rate  p50_ms  p99_ms  p99.9_ms  log_records/answers\n'
 for r in $(seq 1 "$rounds"); do
   declare -A rps=() answers=() cpu=()
+  read -r total0 steal0 < <(cpu_jiffies)
   for mode in on off; do
     start "$mode"; sleep 2
     read -r rps[$mode] answers[$mode] < <(closed "$mode")
@@ -121,5 +126,6 @@ for r in $(seq 1 "$rounds"); do
     printf '%5s %-4s %13.0f %12s %10s %7s %7s %9s  %s\n' "$r" "$mode" "${rps[$mode]}" "${cpu[$mode]}" "$rate" "$p50" "$p99" "$p999" "$([[ $mode == on ]] && echo "$check" || echo -)"
   done
   read -r f50 f99 < <(fsync_probe "$home")
-  python3 -c "print(f'round $r: on/off throughput = {${rps[on]}/${rps[off]}:.2f}; off/on CPU per call = {${cpu[off]}/${cpu[on]}:.2f}; fsync p50 $f50 ms, p99 $f99 ms')"
+  read -r total1 steal1 < <(cpu_jiffies)
+  python3 -c "print(f'round $r: on/off throughput = {${rps[on]}/${rps[off]}:.2f}; off/on CPU per call = {${cpu[off]}/${cpu[on]}:.2f}; fsync p50 $f50 ms, p99 $f99 ms; CPU steal {100 * ($steal1 - $steal0) / max(1, $total1 - $total0):.0f}%')"
 done
