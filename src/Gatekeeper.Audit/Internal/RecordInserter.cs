@@ -50,7 +50,6 @@ internal sealed class RecordInserter : IDisposable
         try
         {
             _insertRecord = Prepare($"INSERT INTO audit_records (seq, {string.Join(", ", columns)}, prev_hash, hash) VALUES ({placeholders});");
-            // Owned by this instance until Dispose, on the writer thread only: nothing can release it meanwhile.
             _insertRecordHandle = _insertRecord.DangerousGetHandle();
             _findText = Prepare("SELECT id FROM audit_texts WHERE text = ?1;");
             _insertText = Prepare("INSERT INTO audit_texts (text) VALUES (?1);");
@@ -87,13 +86,7 @@ internal sealed class RecordInserter : IDisposable
 
             Check(SqliteNative.BindBlob(statement, PrevHashIndex, prev, prevHash.Length, SqliteNative.Static));
             Check(SqliteNative.BindBlob(statement, HashIndex, own, hash.Length, SqliteNative.Static));
-            var rc = SqliteNative.Step(statement);
-            // Reset at once, also after an error: a statement left mid-step would keep the transaction from committing.
-            SqliteNative.Reset(statement);
-            if (rc != raw.SQLITE_DONE)
-            {
-                SqliteException.ThrowExceptionForRC(rc, _db);
-            }
+            Step(statement);
         }
     }
 
@@ -150,18 +143,20 @@ internal sealed class RecordInserter : IDisposable
         }
 
         BindText(_insertText, utf8);
-        Step(_insertText);
+        Step(_insertText.DangerousGetHandle());
         return raw.sqlite3_last_insert_rowid(_db);
     }
 
     private void BindText(sqlite3_stmt statement, ReadOnlySpan<byte> utf8) =>
         Check(utf8.IsEmpty ? raw.sqlite3_bind_text(statement, 1, string.Empty) : raw.sqlite3_bind_text(statement, 1, utf8));
 
-    private void Step(sqlite3_stmt statement)
+    // Statements are owned by this instance until Dispose, on the writer thread only: their handles cannot be released
+    // while in use.
+    private void Step(IntPtr statement)
     {
-        var rc = raw.sqlite3_step(statement);
+        var rc = SqliteNative.Step(statement);
         // Reset at once, also after an error: a statement left mid-step would keep the transaction from committing.
-        raw.sqlite3_reset(statement);
+        SqliteNative.Reset(statement);
         if (rc != raw.SQLITE_DONE)
         {
             SqliteException.ThrowExceptionForRC(rc, _db);
