@@ -17,7 +17,9 @@
 # usage: perf/otel-overhead.sh
 # env:   PAIRS (5), SECONDS_PER_RUN (10), WARM (250000), PORT (5802), SINK_PORT (4318), BENCH_HOME (/tmp/gk-bench-otel),
 #        SKIP_BUILD=1 (reuse the last publish), GK_ARGS (extra service arguments for both modes, e.g.
-#        --Gatekeeper:AuditEnabled=false)
+#        --Gatekeeper:AuditEnabled=false), BASELINE (none: "off" runs without any SDK; metrics: "off" exports
+#        metrics and logs to the sink as "on" does, with OTEL_TRACES_SAMPLER=always_off, so the pair differs in
+#        tracing only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pairs=${PAIRS:-5}
@@ -25,6 +27,7 @@ secs=${SECONDS_PER_RUN:-10}
 warm=${WARM:-250000}
 port=${PORT:-5802}
 sink_port=${SINK_PORT:-4318}
+baseline=${BASELINE:-none}
 home=${BENCH_HOME:-/tmp/gk-bench-otel}
 mkdir -p "$home"
 command -v h2load >/dev/null || { apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null; }
@@ -64,11 +67,13 @@ rps() { # h2load output -> req/s, or 0 with failures
 run() { # off|on pair -> "cold_rps steady_rps cpu_us_per_call spans_per_call"
   local work=$home/work-$1 envs=(env -u OTEL_EXPORTER_OTLP_ENDPOINT)
   rm -rf "$work"; mkdir -p "$work"
-  if [[ $1 == on ]]; then
-    taskset -c 1 python3 "$root/perf/otlp_sink.py" "$sink_port" "$home/sink-$2.json" & sink=$!
+  local sampler=always_on
+  [[ $1 == off && $baseline == metrics ]] && sampler=always_off
+  if [[ $1 == on || $baseline == metrics ]]; then
+    taskset -c 1 python3 "$root/perf/otlp_sink.py" "$sink_port" "$home/sink-$1-$2.json" & sink=$!
     wait_port "$sink_port"
     envs=(env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
-          OTEL_TRACES_SAMPLER=always_on OTEL_METRIC_EXPORT_INTERVAL=5000)
+          OTEL_TRACES_SAMPLER=$sampler OTEL_METRIC_EXPORT_INTERVAL=5000)
   fi
   # shellcheck disable=SC2086 # word splitting of GK_ARGS is intended
   (cd "$work" && exec "${envs[@]}" taskset -c 0 dotnet "$home/gatekeeper/Gatekeeper.dll" --urls "http://127.0.0.1:$port" \
@@ -86,7 +91,7 @@ run() { # off|on pair -> "cold_rps steady_rps cpu_us_per_call spans_per_call"
   stop_all   # SIGTERM: the host stops and the SDK flushes what it buffered; the sink then writes its counts
   local spans=0
   if [[ $was_on == on ]]; then
-    spans=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("/v1/traces", {}).get("spans", 0))' "$home/sink-$2.json")
+    spans=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("/v1/traces", {}).get("spans", 0))' "$home/sink-on-$2.json")
   fi
   python3 -c "print($cold, $steady, round(($after - $before) / $hz / $done_calls * 1e6, 1), round($spans / ($warm + $done_calls), 2))"
   sleep 1
