@@ -11,7 +11,7 @@ namespace Gatekeeper.LoadTests;
 /// intended time, so a server (or generator) that falls behind shows it instead of hiding it (no coordinated
 /// omission). Closed loop: N callers, each sends, waits for the answer, sends again.
 /// </summary>
-internal sealed class LoadRunner : IDisposable
+internal sealed partial class LoadRunner : IDisposable
 {
     // Intervals are recorded into a ring and summarised two seconds after they end, so that a call completing
     // at the edge of a second has long finished recording before its slot is read and reused.
@@ -77,7 +77,9 @@ internal sealed class LoadRunner : IDisposable
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ticker = TickAsync(stop.Token);
-        var load = _scenario.Mode == LoadMode.Open ? RunOpenLoop(cancellationToken) : RunClosedLoopAsync(cancellationToken);
+        var load = _scenario.Engine == LoadEngine.Raw ? RunOnOwnThread("raw engine", RawLoop, cancellationToken)
+            : _scenario.Mode == LoadMode.Open ? RunOnOwnThread("open-loop dispatcher", Dispatch, cancellationToken)
+            : RunClosedLoopAsync(cancellationToken);
         await load;
         await DrainAsync();
         var cpu = (Environment.CpuUsage.TotalTime - cpuAtStart).TotalSeconds;
@@ -167,14 +169,14 @@ internal sealed class LoadRunner : IDisposable
         }
     }
 
-    private Task RunOpenLoop(CancellationToken cancellationToken)
+    private static Task RunOnOwnThread(string name, Action<CancellationToken> loop, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                Dispatch(cancellationToken);
+                loop(cancellationToken);
                 done.SetResult();
             }
             catch (Exception ex)
@@ -184,8 +186,7 @@ internal sealed class LoadRunner : IDisposable
         })
         {
             IsBackground = true,
-            Name = "open-loop dispatcher",
-            Priority = ThreadPriority.AboveNormal,
+            Name = name,
         };
         thread.Start();
         return done.Task;
@@ -193,9 +194,11 @@ internal sealed class LoadRunner : IDisposable
 
     private void Dispatch(CancellationToken cancellationToken)
     {
+        NativeWait.UseFineTimerSlack();
         var random = new Random(_scenario.Seed + 1);
         var meanGapTicks = Stopwatch.Frequency / _scenario.Rate;
-        var sleepThreshold = Stopwatch.Frequency / 200; // 5 ms: a 1 ms sleep overshoots by milliseconds on a busy machine
+        var longestSleep = Stopwatch.Frequency / 1000; // wake at least every millisecond to see a cancellation
+        var backOff = Stopwatch.Frequency / 20_000;   // 50 µs while maxInFlight calls are outstanding
         double next = _startTicks;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -208,22 +211,14 @@ internal sealed class LoadRunner : IDisposable
             var now = Stopwatch.GetTimestamp();
             if (now < intended)
             {
-                if (intended - now > sleepThreshold)
-                {
-                    Thread.Sleep(1);
-                }
-                else
-                {
-                    Thread.Yield();
-                }
-
+                NativeWait.Sleep(Math.Min(intended - now, longestSleep));
                 continue;
             }
 
             if (Interlocked.Read(ref _inFlight) >= _scenario.MaxInFlight)
             {
                 // The server (or this process) is behind: arrivals wait here, and their latency still counts from the intended time.
-                Thread.Yield();
+                NativeWait.Sleep(backOff);
                 continue;
             }
 

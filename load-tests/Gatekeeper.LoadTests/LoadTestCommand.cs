@@ -13,6 +13,7 @@ internal static class LoadTestCommand
         usage: Gatekeeper.LoadTests <scenario.json> [options]
           --target URL         server to load (default http://127.0.0.1:5000; 127.0.0.1 only: load stays local)
           --mode open|closed   open: Poisson arrivals at --rate; closed: --concurrency callers
+          --engine client|raw  client: Gatekeeper.Client (HttpClient); raw: one thread, HTTP/2 frames (Linux)
           --rate N             open loop: calls per second offered
           --concurrency N      closed loop: callers
           --connections N      HTTP/2 connections
@@ -181,7 +182,7 @@ internal static class LoadTestCommand
                         }
 
                         break;
-                    case "--mode" or "--rate" or "--concurrency" or "--connections" or "--duration" or "--warmup" or "--distinct" or "--batch-share" or "--seed":
+                    case "--mode" or "--engine" or "--rate" or "--concurrency" or "--connections" or "--duration" or "--warmup" or "--distinct" or "--batch-share" or "--seed":
                         o._overrides[a] = v;
                         break;
                     default:
@@ -218,6 +219,7 @@ internal static class LoadTestCommand
                             _ => Fail(errors, "--mode: open or closed", scenario.Mode),
                         };
                         break;
+                    case "--engine": scenario.Engine = Scenario.ParseEngine(value, option, errors, scenario.Engine); break;
                     case "--rate": scenario.Rate = Number(value, option, errors); break;
                     case "--concurrency": scenario.Concurrency = (int)Number(value, option, errors); break;
                     case "--connections": scenario.Connections = (int)Number(value, option, errors); break;

@@ -15,7 +15,7 @@ internal static class Reports
         var s = r.Scenario;
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"scenario   {s.Name} ({(s.Mode == LoadMode.Open ? $"open loop, {s.Rate:0} calls/s offered" : $"closed loop, {s.Concurrency} callers")}, {s.Connections} connections, distinct {s.DistinctShare:P0}, batch {s.BatchShare:P0} x{s.BatchSize})");
+        sb.AppendLine(inv, $"scenario   {s.Name} ({(s.Mode == LoadMode.Open ? $"open loop, {s.Rate:0} calls/s offered" : $"closed loop, {s.Concurrency} callers")}, {s.Connections} connections, {(s.Engine == LoadEngine.Raw ? "raw" : "client")} engine, distinct {s.DistinctShare:P0}, batch {s.BatchShare:P0} x{s.BatchSize})");
         sb.AppendLine(inv, $"target     {r.Target}   measured {r.MeasuredSeconds:0.0}s after {s.Warmup.TotalSeconds:0}s warm-up{(r.Interrupted ? "   (INTERRUPTED)" : string.Empty)}");
         sb.AppendLine();
         sb.AppendLine("  calls   calls/s   decisions/s      p50      p90      p99    p99.9      max   errors");
@@ -80,6 +80,7 @@ internal static class Reports
         w.WriteString("startedAt", r.StartedAt);
         w.WriteStartObject("settings");
         w.WriteString("mode", s.Mode == LoadMode.Open ? "open" : "closed");
+        w.WriteString("engine", s.Engine == LoadEngine.Raw ? "raw" : "client");
         if (s.Mode == LoadMode.Open)
         {
             w.WriteNumber("rate", s.Rate);

@@ -11,6 +11,17 @@ internal enum LoadMode
 }
 
 /// <summary>
+/// How calls go on the wire. Client: <c>Gatekeeper.Client</c>, as the council's .NET services call (HttpClient, a
+/// thread-pool hop per answer). Raw: one thread writing pre-encoded HTTP/2 frames and reading the answers itself
+/// (Linux, http only), cheap enough that on one core the generator is not what sets the pace or the tail.
+/// </summary>
+internal enum LoadEngine
+{
+    Client,
+    Raw,
+}
+
+/// <summary>
 /// One load test: the traffic (request mix, share of never-seen requests, share of DecideBatch), its shape
 /// (open or closed loop) and how long it runs. Read from a JSON file (comments allowed) under load-tests/scenarios/.
 /// </summary>
@@ -26,6 +37,8 @@ internal sealed class Scenario
     public string Name { get; set; } = "unnamed";
     public string Description { get; set; } = string.Empty;
     public LoadMode Mode { get; set; } = LoadMode.Closed;
+
+    public LoadEngine Engine { get; set; } = LoadEngine.Client;
 
     /// <summary>Open loop: calls per second (Poisson arrivals).</summary>
     public double Rate { get; set; }
@@ -73,6 +86,11 @@ internal sealed class Scenario
         if (Mode == LoadMode.Closed && Concurrency < 1)
         {
             errors.Add("concurrency: a closed-loop scenario needs at least 1 caller");
+        }
+
+        if (Engine == LoadEngine.Raw && !OperatingSystem.IsLinux())
+        {
+            errors.Add("engine: \"raw\" needs Linux (it waits with ppoll); use \"client\"");
         }
 
         if (Connections is < 1 or > 256)
@@ -161,6 +179,9 @@ internal sealed class Scenario
                     }
 
                     break;
+                case "engine":
+                    scenario.Engine = ParseEngine(Text(v, property.Name, errors), "engine", errors, scenario.Engine);
+                    break;
                 case "rate": scenario.Rate = Number(v, property.Name, errors); break;
                 case "concurrency": scenario.Concurrency = (int)Number(v, property.Name, errors); break;
                 case "connections": scenario.Connections = (int)Number(v, property.Name, errors); break;
@@ -201,6 +222,18 @@ internal sealed class Scenario
         }
 
         return scenario;
+    }
+
+    internal static LoadEngine ParseEngine(string? text, string name, List<string> errors, LoadEngine current)
+    {
+        switch (text)
+        {
+            case "client": return LoadEngine.Client;
+            case "raw": return LoadEngine.Raw;
+            default:
+                errors.Add($"{name}: \"client\" or \"raw\"");
+                return current;
+        }
     }
 
     internal static string? Text(JsonElement v, string name, List<string> errors)
