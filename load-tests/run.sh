@@ -112,7 +112,7 @@ for name, r in rows:
     print(f"| {label} | {mode} | {s['rate']:.0f} | {s['decisionRate']:.0f} | {l['p50']:.2f} | {l['p90']:.2f} | {l['p99']:.2f} | {l['p99.9']:.2f} | {l['max']:.1f} | {s['errors']} | {rss} | {gen} | {vs} | {targets} |")
 print()
 print("latencies in ms, from the intended send time (open loop) or the send (closed loop); generator CPU near 100% means the")
-print("generator, not the server, set the rate (a lower bound of the server's capacity): take throughput ratios from perf/bench.sh (h2load)")
+print("generator, not the server, set the rate (a lower bound of the server's capacity)")
 PY
 echo "reports: $out" >&2
 exit $status
