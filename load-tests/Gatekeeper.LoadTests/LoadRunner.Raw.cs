@@ -95,7 +95,8 @@ internal sealed partial class LoadRunner
                 }
                 else
                 {
-                    while (calls.Count < _scenario.Concurrency)
+                    // With no connection open a call fails at once and never counts as in flight: one round per wake-up.
+                    for (var started = calls.Count; started < _scenario.Concurrency; started++)
                     {
                         StartCall(now);
                     }

@@ -74,14 +74,16 @@ public sealed class RawEngineTests : IAsyncLifetime
         Assert.True(summary.GetProperty("sendLagMs").GetProperty("p50").GetDouble() < 50, output);
     }
 
-    [Fact]
-    public async Task RunAsync_RawEngineNothingListening_EveryCallIsAClientFailureWithTheReason()
+    [Theory]
+    [InlineData("open", "--rate", "200")]
+    [InlineData("closed", "--concurrency", "4")]
+    public async Task RunAsync_RawEngineNothingListening_EveryCallIsAClientFailureWithTheReason(string mode, string option, string value)
     {
         using var probe = new Socket(SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var closedPort = ((IPEndPoint)probe.LocalEndPoint!).Port; // bound, never listening: connections are refused
 
-        var (code, summary, output) = await RunAsync($"http://127.0.0.1:{closedPort}", "refused", "--mode", "open", "--rate", "200");
+        var (code, summary, output) = await RunAsync($"http://127.0.0.1:{closedPort}", "refused-" + mode, "--mode", mode, option, value);
 
         Assert.True(code == LoadTestCommand.Passed, output);
         Assert.True(summary.GetProperty("calls").GetInt64() > 50, output);

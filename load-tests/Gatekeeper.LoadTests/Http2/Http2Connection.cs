@@ -304,6 +304,12 @@ internal sealed class Http2Connection : IDisposable
         var end = payload.Length;
         if ((flags & Padded) != 0)
         {
+            if (payload.IsEmpty)
+            {
+                Fail("a padded HEADERS frame without its pad length");
+                return;
+            }
+
             end -= payload[0];
             start = 1;
         }
