@@ -42,6 +42,11 @@ internal static class LoadTestCommand
             scenario = Scenario.Load(options.ScenarioFile);
             options.ApplyTo(scenario);
             var errors = scenario.Validate();
+            if (scenario.Engine == LoadEngine.Raw && options.Target.Scheme != Uri.UriSchemeHttp)
+            {
+                errors.Add("engine: \"raw\" speaks plain-text HTTP/2 only; use --engine client for an https target");
+            }
+
             if (errors.Count > 0)
             {
                 throw new FormatException(string.Join(Environment.NewLine, errors));

@@ -91,6 +91,21 @@ public sealed class RawEngineTests : IAsyncLifetime
         Assert.Contains("cannot connect to 127.0.0.1", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunAsync_RawEngineHttpsTarget_RefusedAsUsageError()
+    {
+        var stderr = new StringWriter();
+
+        var code = await LoadTestCommand.RunAsync(
+            [Repository.Path("load-tests", "scenarios", "smoke.json"), "--target", "https://127.0.0.1:5001", "--engine", "raw"],
+            new StringWriter(),
+            stderr,
+            CancellationToken.None);
+
+        Assert.Equal(LoadTestCommand.UsageError, code);
+        Assert.Contains("plain-text HTTP/2 only", stderr.ToString(), StringComparison.Ordinal);
+    }
+
     private async Task<(int Code, JsonElement Summary, string Output)> RunAsync(string target, string name, params string[] options)
     {
         var stdout = new StringWriter();
