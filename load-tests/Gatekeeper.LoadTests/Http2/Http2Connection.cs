@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using Gatekeeper.Protocol;
 
 namespace Gatekeeper.LoadTests.Http2;
@@ -33,7 +32,7 @@ internal sealed class Http2Connection : IDisposable
 
     private readonly Socket _socket;
     private readonly HpackDecoder _decoder = new();
-    private readonly Dictionary<int, Stream> _streams = [];
+    private readonly Dictionary<int, OpenCall> _streams = [];
     private readonly Queue<(long Tag, byte[] HeaderBlock, byte[] Message)> _held = new();
     private readonly List<(string Name, string Value)> _fields = [];
     private byte[] _out = new byte[64 * 1024];
@@ -97,11 +96,11 @@ internal sealed class Http2Connection : IDisposable
     public static byte[] RequestHeaderBlock(Uri target, string path, TimeSpan deadline)
     {
         var block = new List<byte> { 0x83, 0x86 }; // :method POST, :scheme http (static table 3 and 6)
-        Literal(block, 4, path); // :path
-        Literal(block, 1, target.Authority); // :authority
-        Literal(block, 31, GrpcProtocol.ContentType); // content-type
-        Literal(block, "te", "trailers");
-        Literal(block, GrpcProtocol.TimeoutHeader, Timeout(deadline));
+        HpackEncoder.AppendLiteral(block, 4, path); // :path
+        HpackEncoder.AppendLiteral(block, 1, target.Authority); // :authority
+        HpackEncoder.AppendLiteral(block, 31, GrpcProtocol.ContentType); // content-type
+        HpackEncoder.AppendLiteral(block, "te", "trailers");
+        HpackEncoder.AppendLiteral(block, GrpcProtocol.TimeoutHeader, Timeout(deadline));
         return [.. block];
     }
 
@@ -212,7 +211,7 @@ internal sealed class Http2Connection : IDisposable
     {
         var id = _nextStreamId;
         _nextStreamId += 2;
-        _streams[id] = new Stream(tag, System.Diagnostics.Stopwatch.GetTimestamp());
+        _streams[id] = new OpenCall(tag, System.Diagnostics.Stopwatch.GetTimestamp());
         WriteFrameHeader(headerBlock.Length, Headers, EndHeaders, id);
         Append(headerBlock);
         var length = GrpcProtocol.MessagePrefixLength + message.Length;
@@ -402,7 +401,7 @@ internal sealed class Http2Connection : IDisposable
         // Otherwise these were the response headers: the message and the trailers follow.
     }
 
-    private void End(int streamId, Stream stream, int status, List<CallEnd> ended)
+    private void End(int streamId, OpenCall stream, int status, List<CallEnd> ended)
     {
         _streams.Remove(streamId);
         ended.Add(new CallEnd(stream.Tag, status));
@@ -515,49 +514,6 @@ internal sealed class Http2Connection : IDisposable
         }
     }
 
-    // Literal header field without indexing (RFC 7541 section 6.2.2), name from the static table.
-    private static void Literal(List<byte> block, int nameIndex, string value)
-    {
-        Integer(block, 0x00, 4, nameIndex);
-        String(block, value);
-    }
-
-    // The same with a literal name.
-    private static void Literal(List<byte> block, string name, string value)
-    {
-        block.Add(0x00);
-        String(block, name);
-        String(block, value);
-    }
-
-    private static void String(List<byte> block, string value)
-    {
-        var bytes = Encoding.ASCII.GetBytes(value);
-        Integer(block, 0x00, 7, bytes.Length); // not Huffman-coded
-        block.AddRange(bytes);
-    }
-
-    // Prefix integer (RFC 7541 section 5.1).
-    private static void Integer(List<byte> block, byte high, int prefixBits, int value)
-    {
-        var max = (1 << prefixBits) - 1;
-        if (value < max)
-        {
-            block.Add((byte)(high | value));
-            return;
-        }
-
-        block.Add((byte)(high | max));
-        value -= max;
-        while (value >= 128)
-        {
-            block.Add((byte)((value & 0x7F) | 0x80));
-            value >>= 7;
-        }
-
-        block.Add((byte)value);
-    }
-
     // grpc-timeout: at most 8 digits and a unit (the gRPC over HTTP/2 spec).
     private static string Timeout(TimeSpan deadline)
     {
@@ -567,5 +523,5 @@ internal sealed class Http2Connection : IDisposable
             : Math.Min(99_999_999, (long)Math.Ceiling(deadline.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "S";
     }
 
-    private sealed record Stream(long Tag, long Started);
+    private sealed record OpenCall(long Tag, long Started);
 }

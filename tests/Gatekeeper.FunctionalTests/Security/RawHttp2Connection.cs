@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Text;
+using Gatekeeper.LoadTests.Http2;
 
 namespace Gatekeeper.FunctionalTests.Security;
 
@@ -13,8 +13,8 @@ public sealed record RawOutcome(string Kind, int? GrpcStatus, string? HttpStatus
 /// <summary>
 /// A deliberately minimal HTTP/2 client over a socket for sending what no well-behaved client sends: it writes
 /// any frame bytes it is given and reads the server's frames until the stream or the connection ends. HPACK:
-/// requests use literal fields without indexing (no Huffman); it announces a header table size of 0 so that
-/// responses can be decoded with the static table alone.
+/// requests use literal fields without indexing (no Huffman); it announces a header table size of 0, and decodes
+/// responses with the load tool's decoder (load-tests/Gatekeeper.LoadTests/Http2, linked into this project).
 /// </summary>
 public sealed class RawHttp2Connection : IDisposable
 {
@@ -23,18 +23,8 @@ public sealed class RawHttp2Connection : IDisposable
 
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
-    private static readonly string[] StaticNames =
-    [
-        "", ":authority", ":method", ":method", ":path", ":path", ":scheme", ":scheme", ":status", ":status", ":status", ":status", ":status", ":status", ":status",
-        "accept-charset", "accept-encoding", "accept-language", "accept-ranges", "accept", "access-control-allow-origin", "age", "allow", "authorization",
-        "cache-control", "content-disposition", "content-encoding", "content-language", "content-length", "content-location", "content-range", "content-type",
-        "cookie", "date", "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since", "if-none-match", "if-range", "if-unmodified-since",
-        "last-modified", "link", "location", "max-forwards", "proxy-authenticate", "proxy-authorization", "range", "referer", "refresh", "retry-after",
-        "server", "set-cookie", "strict-transport-security", "transfer-encoding", "user-agent", "vary", "via", "www-authenticate",
-    ];
-
-    private static readonly string[] StaticStatus = ["200", "204", "206", "304", "400", "404", "500"];
-
+    private readonly HpackDecoder _decoder = new();
+    private readonly List<(string Name, string Value)> _fields = [];
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly byte[] _buffer = new byte[1 << 16];
@@ -78,9 +68,7 @@ public sealed class RawHttp2Connection : IDisposable
         var block = new List<byte>();
         foreach (var (name, value) in headers)
         {
-            block.Add(0x00);
-            AppendString(block, Encoding.UTF8.GetBytes(name));
-            AppendString(block, Encoding.UTF8.GetBytes(value));
+            HpackEncoder.AppendLiteral(block, name, value);
         }
 
         return [.. block];
@@ -227,88 +215,11 @@ public sealed class RawHttp2Connection : IDisposable
         }
     }
 
-    private static void AppendString(List<byte> block, byte[] value)
+    // Every block on the connection goes through the one decoder, in order (it holds the connection's table).
+    private List<(string Name, string Value)> Decode(byte[] block)
     {
-        AppendInteger(block, 0x00, 7, value.Length);
-        block.AddRange(value);
-    }
-
-    private static void AppendInteger(List<byte> block, byte first, int prefixBits, int value)
-    {
-        int max = (1 << prefixBits) - 1;
-        if (value < max)
-        {
-            block.Add((byte)(first | value));
-            return;
-        }
-
-        block.Add((byte)(first | max));
-        value -= max;
-        while (value >= 128)
-        {
-            block.Add((byte)((value % 128) + 128));
-            value /= 128;
-        }
-
-        block.Add((byte)value);
-    }
-
-    /// <summary>Static-table HPACK decoding (the server may not use a dynamic table of size 0); Huffman strings are reported as such.</summary>
-    private static List<(string Name, string Value)> Decode(byte[] block)
-    {
-        var fields = new List<(string, string)>();
-        int i = 0;
-        while (i < block.Length)
-        {
-            byte b = block[i];
-            if ((b & 0x80) != 0)
-            {
-                int index = ReadInteger(block, ref i, 7);
-                fields.Add(index is >= 8 and <= 14 ? (":status", StaticStatus[index - 8]) : (index < StaticNames.Length ? StaticNames[index] : $"dynamic#{index}", ""));
-            }
-            else if ((b & 0xE0) == 0x20)
-            {
-                ReadInteger(block, ref i, 5);
-            }
-            else
-            {
-                int prefix = (b & 0xC0) == 0x40 ? 6 : 4;
-                int index = ReadInteger(block, ref i, prefix);
-                string name = index == 0 ? ReadString(block, ref i) : index < StaticNames.Length ? StaticNames[index] : $"dynamic#{index}";
-                fields.Add((name, ReadString(block, ref i)));
-            }
-        }
-
-        return fields;
-    }
-
-    private static int ReadInteger(byte[] block, ref int i, int prefixBits)
-    {
-        int max = (1 << prefixBits) - 1;
-        int value = block[i++] & max;
-        if (value < max)
-        {
-            return value;
-        }
-
-        int shift = 0;
-        byte b;
-        do
-        {
-            b = block[i++];
-            value += (b & 0x7F) << shift;
-            shift += 7;
-        }
-        while ((b & 0x80) != 0);
-        return value;
-    }
-
-    private static string ReadString(byte[] block, ref int i)
-    {
-        bool huffman = (block[i] & 0x80) != 0;
-        int length = ReadInteger(block, ref i, 7);
-        var value = huffman ? "<huffman>" : Encoding.UTF8.GetString(block, i, length);
-        i += length;
-        return value;
+        _fields.Clear();
+        _decoder.Decode(block, _fields);
+        return _fields;
     }
 }
