@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Gatekeeper.Client;
 using Gatekeeper.LoadTests.Http2;
 using Gatekeeper.Protocol;
 using Google.Protobuf;
@@ -13,9 +14,6 @@ namespace Gatekeeper.LoadTests;
 /// </summary>
 internal sealed partial class LoadRunner
 {
-    private const string DecidePath = "/gatekeeper.v1.Gatekeeper/Decide";
-    private const string DecideBatchPath = "/gatekeeper.v1.Gatekeeper/DecideBatch";
-
     private void CountClientFailure(string? reason)
     {
         if (reason is not null)
@@ -51,8 +49,8 @@ internal sealed partial class LoadRunner
 
     private void RawCalls(Http2Connection[] connections, CancellationToken cancellationToken)
     {
-        var decideBlock = Http2Connection.RequestHeaderBlock(_target, DecidePath, _scenario.Deadline);
-        var batchBlock = Http2Connection.RequestHeaderBlock(_target, DecideBatchPath, _scenario.Deadline);
+        var decideBlock = Http2Connection.RequestHeaderBlock(_target, GatekeeperMethods.Decide, _scenario.Deadline);
+        var batchBlock = Http2Connection.RequestHeaderBlock(_target, GatekeeperMethods.DecideBatch, _scenario.Deadline);
         var calls = new Dictionary<long, (long Intended, int Decisions)>();
         var ended = new List<CallEnd>();
         var polls = new NativeWait.PollFd[connections.Length];

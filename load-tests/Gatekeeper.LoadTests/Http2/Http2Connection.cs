@@ -100,7 +100,7 @@ internal sealed class Http2Connection : IDisposable
         HpackEncoder.AppendLiteral(block, 1, target.Authority); // :authority
         HpackEncoder.AppendLiteral(block, 31, GrpcProtocol.ContentType); // content-type
         HpackEncoder.AppendLiteral(block, "te", "trailers");
-        HpackEncoder.AppendLiteral(block, GrpcProtocol.TimeoutHeader, Timeout(deadline));
+        HpackEncoder.AppendLiteral(block, GrpcProtocol.TimeoutHeader, GrpcTimeout.Format(deadline));
         return [.. block];
     }
 
@@ -512,15 +512,6 @@ internal sealed class Http2Connection : IDisposable
         {
             Array.Resize(ref _out, Math.Max(_out.Length * 2, _outLength + more));
         }
-    }
-
-    // grpc-timeout: at most 8 digits and a unit (the gRPC over HTTP/2 spec).
-    private static string Timeout(TimeSpan deadline)
-    {
-        var millis = (long)Math.Ceiling(deadline.TotalMilliseconds);
-        return millis < 100_000_000
-            ? millis.ToString(CultureInfo.InvariantCulture) + "m"
-            : Math.Min(99_999_999, (long)Math.Ceiling(deadline.TotalSeconds)).ToString(CultureInfo.InvariantCulture) + "S";
     }
 
     private sealed record OpenCall(long Tag, long Started);
