@@ -2,10 +2,13 @@ using System.Reflection;
 using Gatekeeper.Audit;
 using Gatekeeper.Caching;
 using Gatekeeper.Policy;
+using Gatekeeper.Telemetry.Otlp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -30,28 +33,42 @@ public sealed class GatekeeperTelemetry : IDisposable
     /// <summary>The service name when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one.</summary>
     public const string DefaultServiceName = "gatekeeper";
 
+    /// <summary>The setting that chooses the trace exporter: <c>gatekeeper</c> (the default) or <c>sdk</c>.</summary>
+    public const string TraceExporterKey = "Gatekeeper:TraceExporter";
+
+    // Settings only the SDK's OTLP exporter implements: when any is set, it exports the spans too.
+    private static readonly string[] SdkOnlySettings =
+    [
+        "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT",
+        "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+    ];
+
     private readonly OpenTelemetrySdk? _sdk;
+    private readonly OtlpSpanProcessor? _spanProcessor;
     private readonly string _disabledReason;
+    private readonly string _traces;
+    private readonly string _metrics;
+    private readonly string _logs;
     private IDisposable? _observation;
 
-    private GatekeeperTelemetry(OpenTelemetrySdk? sdk, string endpoint, string protocol, string serviceName, string disabledReason)
+    private GatekeeperTelemetry(OpenTelemetrySdk? sdk, OtlpSpanProcessor? spanProcessor, string serviceName, string disabledReason, string traces = "", string metrics = "", string logs = "")
     {
         _sdk = sdk;
-        Endpoint = endpoint;
-        Protocol = protocol;
+        _spanProcessor = spanProcessor;
         ServiceName = serviceName;
         _disabledReason = disabledReason;
+        _traces = traces;
+        _metrics = metrics;
+        _logs = logs;
         LoggerProvider = sdk is null ? null : new ForwardingLoggerProvider(sdk.GetLoggerFactory());
     }
 
     /// <summary>Whether the SDK exists and exports.</summary>
     public bool Enabled => _sdk is not null;
-
-    /// <summary>The OTLP endpoint, when enabled.</summary>
-    public string Endpoint { get; }
-
-    /// <summary>The OTLP protocol (grpc or http/protobuf), when enabled.</summary>
-    public string Protocol { get; }
 
     /// <summary>The service.name reported, when enabled.</summary>
     public string ServiceName { get; }
@@ -60,27 +77,25 @@ public sealed class GatekeeperTelemetry : IDisposable
     public ILoggerProvider? LoggerProvider { get; }
 
     /// <summary>Creates the SDK when <paramref name="configuration"/> names an OTLP endpoint, else an inert instance.</summary>
-    /// <exception cref="InvalidOperationException">The endpoint is not an absolute http(s) URI.</exception>
+    /// <exception cref="InvalidOperationException">An OTLP setting is malformed (the message names it).</exception>
     public static GatekeeperTelemetry Create(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         if (bool.TryParse(configuration["OTEL_SDK_DISABLED"], out var disabled) && disabled)
         {
-            return new GatekeeperTelemetry(null, string.Empty, string.Empty, string.Empty, "OTEL_SDK_DISABLED is true");
+            return new GatekeeperTelemetry(null, null, string.Empty, "OTEL_SDK_DISABLED is true");
         }
 
-        var endpoint = configuration[EndpointKey];
-        if (string.IsNullOrWhiteSpace(endpoint))
+        if (string.IsNullOrWhiteSpace(configuration[EndpointKey]))
         {
-            return new GatekeeperTelemetry(null, string.Empty, string.Empty, string.Empty, EndpointKey + " is not set");
+            return new GatekeeperTelemetry(null, null, string.Empty, EndpointKey + " is not set");
         }
 
-        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-        {
-            throw new InvalidOperationException($"{EndpointKey} '{endpoint}' is not an absolute http:// or https:// URI (e.g. http://localhost:4317).");
-        }
-
-        var protocol = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] is { Length: > 0 } p ? p : "grpc";
+        var traces = OtlpSettings.Read(configuration, "TRACES", "v1/traces");
+        var metrics = OtlpSettings.Read(configuration, "METRICS", "v1/metrics");
+        var logs = OtlpSettings.Read(configuration, "LOGS", "v1/logs");
+        var sdkExportsSpans = SdkTraceExporterReason(configuration);
+        OtlpSpanProcessor? spanProcessor = null;
         var named = configuration["OTEL_SERVICE_NAME"];
         var namedInAttributes = configuration["OTEL_RESOURCE_ATTRIBUTES"]?.Contains("service.name=", StringComparison.Ordinal) == true;
         var serviceName = named is { Length: > 0 } ? named : namedInAttributes ? "(from OTEL_RESOURCE_ATTRIBUTES)" : DefaultServiceName;
@@ -97,38 +112,85 @@ public sealed class GatekeeperTelemetry : IDisposable
                     resource.AddService(DefaultServiceName, serviceVersion: Version(), autoGenerateServiceInstanceId: true);
                 }
             });
-            otel.WithTracing(tracing => tracing.AddSource(GatekeeperMetrics.MeterName));
-            // System.Runtime: the runtime's own GC, thread pool and exception metrics, observed at export time only.
-            otel.WithMetrics(metrics =>
+            otel.WithTracing(tracing =>
             {
-                metrics.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime");
+                tracing.AddSource(GatekeeperMetrics.MeterName);
+                if (sdkExportsSpans is null)
+                {
+                    // With the OTEL_BSP_* settings the SDK read from the configuration.
+                    tracing.AddProcessor(services => spanProcessor = new OtlpSpanProcessor(
+                        new OtlpTransport(traces),
+                        services.GetService<IOptionsMonitor<BatchExportActivityProcessorOptions>>()?.CurrentValue ?? new BatchExportActivityProcessorOptions()));
+                }
+            });
+            // System.Runtime: the runtime's own GC, thread pool and exception metrics, observed at export time only.
+            otel.WithMetrics(meters =>
+            {
+                meters.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime");
                 // Exemplars would copy tags, time and trace ids on every measurement of a traced call; measurable at
                 // this call rate (see the README's overhead figures). OTEL_METRICS_EXEMPLAR_FILTER=trace_based restores them.
                 if (string.IsNullOrEmpty(configuration["OTEL_METRICS_EXEMPLAR_FILTER"]))
                 {
-                    metrics.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
+                    meters.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
+                }
+
+                if (sdkExportsSpans is null)
+                {
+                    meters.AddOtlpExporter((exporter, _) => metrics.ApplyTo(exporter));
                 }
             });
-            otel.WithLogging(configureBuilder: null, configureOptions: options => options.IncludeFormattedMessage = true);
+            otel.WithLogging(
+                logging =>
+                {
+                    if (sdkExportsSpans is null)
+                    {
+                        logging.AddOtlpExporter(logs.ApplyTo);
+                    }
+                },
+                options => options.IncludeFormattedMessage = true);
             // The host's filters (Logging:LogLevel, the OpenTelemetry provider alias) decide; the SDK's factory passes all.
             otel.Services.Configure<LoggerFilterOptions>(filters => filters.MinLevel = LogLevel.Trace);
-            otel.UseOtlpExporter();
+            if (sdkExportsSpans is not null)
+            {
+                otel.UseOtlpExporter();
+            }
         });
-        return new GatekeeperTelemetry(sdk, endpoint, protocol, serviceName, string.Empty);
+        var traceExporter = sdkExportsSpans is null ? "the gatekeeper's exporter" : $"the SDK's exporter, because {sdkExportsSpans}";
+        return new GatekeeperTelemetry(sdk, spanProcessor, serviceName, string.Empty, $"{Describe(traces)} by {traceExporter}", Describe(metrics), Describe(logs));
     }
 
-    /// <summary>Logs whether export is on, and where to.</summary>
+    /// <summary>Logs whether export is on, and where to; from then on span export failures are logged there too.</summary>
     public void LogState(ILogger logger)
     {
         if (Enabled)
         {
-            TelemetryLog.Enabled(logger, Endpoint, Protocol, ServiceName);
+            TelemetryLog.Enabled(logger, ServiceName, _traces, _metrics, _logs);
+            _spanProcessor?.Logger = logger;
         }
         else
         {
             TelemetryLog.Disabled(logger, _disabledReason);
         }
     }
+
+    /// <summary>Why the SDK's own exporter must export the spans (a setting only it implements), or null.</summary>
+    private static string? SdkTraceExporterReason(IConfiguration configuration)
+    {
+        switch (configuration[TraceExporterKey]?.Trim().ToLowerInvariant())
+        {
+            case null or "" or "gatekeeper":
+                break;
+            case "sdk":
+                return TraceExporterKey + " is sdk";
+            case var other:
+                throw new InvalidOperationException($"{TraceExporterKey} '{other}' is not supported: use gatekeeper or sdk.");
+        }
+
+        return SdkOnlySettings.FirstOrDefault(key => !string.IsNullOrEmpty(configuration[key])) is { } setting ? setting + " is set" : null;
+    }
+
+    private static string Describe(OtlpSettings settings) =>
+        $"{settings.Endpoint} ({(settings.Protocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}{(settings.Gzip ? ", gzip" : string.Empty)})";
 
     /// <summary>Reports the audit queue, policy version and Redis breaker of this host through the observable gauges.</summary>
     public void Observe(AuditLog? audit, PolicyProvider policies, CircuitBreaker? breaker)

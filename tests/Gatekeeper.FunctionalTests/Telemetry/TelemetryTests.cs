@@ -153,7 +153,12 @@ public sealed class TelemetryTests : IClassFixture<TelemetryFixture>, IDisposabl
             l => Strings(l.Body).Concat(Strings(l.Attributes)).Any(s => s.Contains("OpenTelemetry export is on", StringComparison.Ordinal)),
             "the TelemetryEnabled log record");
 
-        Assert.Contains(Strings(log.Attributes), s => s == _fixture.Receiver.Endpoint.GetLeftPart(UriPartial.Authority));
+        // Where each signal goes, and which exporter sends the spans.
+        var attributes = Attributes(log.Attributes);
+        var endpoint = _fixture.Receiver.Endpoint.GetLeftPart(UriPartial.Authority);
+        Assert.Equal($"{endpoint}/v1/traces (http/protobuf) by the gatekeeper's exporter", attributes["Traces"]);
+        Assert.Equal($"{endpoint}/v1/metrics (http/protobuf)", attributes["Metrics"]);
+        Assert.Equal($"{endpoint}/v1/logs (http/protobuf)", attributes["Logs"]);
     }
 
     [Fact]
