@@ -1,5 +1,9 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Gatekeeper.FunctionalTests.Infrastructure;
 using Gatekeeper.FunctionalTests.Telemetry.Otlp;
+using Gatekeeper.V1;
 using static Gatekeeper.FunctionalTests.Telemetry.OtlpRead;
 using OtlpLogRecord = Gatekeeper.FunctionalTests.Telemetry.Otlp.LogRecord;
 
@@ -11,8 +15,11 @@ namespace Gatekeeper.FunctionalTests.Telemetry;
 /// expects of any OTLP exporter (the OpenTelemetry specification's exporter configuration), not of one implementation,
 /// so they hold for the SDK's exporter and must keep holding for the service's own span exporter.
 /// </summary>
-/// <remarks>Each test starts its own <see cref="OtlpReceiver"/> and server, since each needs its own settings.</remarks>
-public sealed class OtlpExportTests
+/// <remarks>
+/// Each test starts its own <see cref="OtlpReceiver"/> and server, since each needs its own settings. The class's
+/// fixture is a reference server without telemetry: what it answers is the correct answer, whatever the policy says.
+/// </remarks>
+public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
 {
     private const string DecideSpan = "gatekeeper.v1.Gatekeeper/Decide";
     private const string HttpProtobuf = OtlpReceiver.HttpProtobuf;
@@ -22,6 +29,26 @@ public sealed class OtlpExportTests
     private const string StartUpLog = "OpenTelemetry export is on";
 
     private static readonly OtlpSignal[] AllSignals = [OtlpSignal.Traces, OtlpSignal.Metrics, OtlpSignal.Logs];
+
+    private readonly GatekeeperServerFixture _reference;
+
+    public OtlpExportTests(GatekeeperServerFixture reference)
+    {
+        _reference = reference;
+    }
+
+    /// <summary>The answer of the server without telemetry: what every exporting server must answer too.</summary>
+    private Task<DecideResponse> ReferenceAnswerAsync() => _reference.Client.DecideAsync(DecideTests.Allowed());
+
+    /// <summary>Equal but for the decision id, which is new for every decision.</summary>
+    private static void AssertSameAnswer(DecideResponse expected, DecideResponse actual)
+    {
+        var expectedWithoutId = expected.Clone();
+        var actualWithoutId = actual.Clone();
+        expectedWithoutId.DecisionId = string.Empty;
+        actualWithoutId.DecisionId = string.Empty;
+        Assert.Equal(expectedWithoutId, actualWithoutId);
+    }
 
     private static Task<Span> ServerSpanAsync(OtlpReceiver receiver, string traceId) =>
         receiver.WaitForSpanAsync(s => s.Kind == Span.Types.SpanKind.Server && Hex(s.TraceId) == traceId, $"the server span of trace {traceId}");
@@ -248,5 +275,212 @@ public sealed class OtlpExportTests
             Assert.Equal("gzip", e.Encoding);
             Assert.True(e.Compressed, $"{e} was not compressed");
         });
+    }
+
+    [Theory]
+    [InlineData(HttpProtobuf)]
+    [InlineData(Grpc)]
+    public async Task Decide_CollectorFailingTraceExports_AnswersUnchangedAndSpansArriveOnceItRecovers(string protocol)
+    {
+        // Arrange: the collector answers the first three trace exports as an overloaded one does (HTTP 503, gRPC UNAVAILABLE).
+        const int failures = 3;
+        var expected = await ReferenceAnswerAsync();
+        await using var receiver = await OtlpReceiver.StartAsync();
+        receiver.FailNext(OtlpSignal.Traces, failures);
+        await using var server = await GatekeeperServer.StartAsync(receiver.ServerArgs(protocol));
+        using var errors = server.Logs.VerifyNoErrors();
+        using var client = server.CreateClient();
+
+        // Act: keep deciding while trace exports fail, then once more after the collector has recovered.
+        var whileFailing = new List<DecideResponse>();
+        var watch = Stopwatch.StartNew();
+        while (receiver.Exports.Count(e => e.Signal == OtlpSignal.Traces && !e.Accepted) < failures)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the collector was sent only {receiver.Exports.Count(e => !e.Accepted)} of {failures} trace exports in 15 s");
+            whileFailing.Add(await client.DecideAsync(DecideTests.Allowed()));
+            await Task.Delay(50);
+        }
+
+        using var caller = new TracedCaller();
+        var afterRecovery = await client.DecideAsync(DecideTests.Allowed());
+
+        // Assert
+        Assert.NotEmpty(whileFailing);
+        Assert.All(whileFailing.Append(afterRecovery), answer => AssertSameAnswer(expected, answer));
+        var span = await ServerSpanAsync(receiver, caller.TraceId);
+        Assert.Equal(afterRecovery.DecisionId, Attributes(span.Attributes)["gatekeeper.decision_id"]);
+        Assert.All(receiver.Exports.Where(e => !e.Accepted), e => Assert.Equal((OtlpSignal.Traces, protocol), (e.Signal, e.Protocol)));
+    }
+
+    [Theory]
+    [InlineData(HttpProtobuf)]
+    [InlineData(Grpc)]
+    public async Task Decide_CollectorUnreachable_AnswersPromptlyAndServerStopsWithinSeconds(string protocol)
+    {
+        // Arrange: an endpoint on a port nobody listens on; every export is refused.
+        var expected = await ReferenceAnswerAsync();
+        var endpoint = $"http://127.0.0.1:{ClosedPort()}";
+        var server = await GatekeeperServer.StartAsync(OtlpReceiver.ExportArgs(endpoint, protocol));
+        var answers = new List<(DecideResponse Answer, TimeSpan Took)>();
+        TimeSpan stopping;
+        try
+        {
+            using var errors = server.Logs.VerifyNoErrors();
+            using var client = server.CreateClient(options => options.DefaultDeadline = TimeSpan.FromSeconds(5));
+
+            // Act: calls spread over a second, so that several span, log and metric exports fail meanwhile.
+            for (var i = 0; i < 10; i++)
+            {
+                var call = Stopwatch.StartNew();
+                var answer = await client.DecideAsync(DecideTests.Allowed());
+                answers.Add((answer, call.Elapsed));
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            var stop = Stopwatch.StartNew();
+            await server.DisposeAsync();
+            stopping = stop.Elapsed;
+        }
+
+        // Assert
+        Assert.All(answers, a =>
+        {
+            AssertSameAnswer(expected, a.Answer);
+            Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
+        });
+        Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
+    }
+
+    [Theory]
+    [InlineData(HttpProtobuf)]
+    [InlineData(Grpc)]
+    public async Task Decide_CollectorNeverAnswers_AnswersPromptlyAndServerStopsWithinSeconds(string protocol)
+    {
+        // Arrange: a collector that takes connections and then says nothing, the case a closed port does not cover;
+        // OTEL_EXPORTER_OTLP_TIMEOUT bounds each export (the 10 s default would make shutdown wait that long).
+        var expected = await ReferenceAnswerAsync();
+        await using var collector = SilentCollector.Start();
+        var server = await GatekeeperServer.StartAsync(
+            [.. OtlpReceiver.ExportArgs($"http://127.0.0.1:{collector.Port}", protocol), "--OTEL_EXPORTER_OTLP_TIMEOUT=500"]);
+        var answers = new List<(DecideResponse Answer, TimeSpan Took)>();
+        TimeSpan stopping;
+        try
+        {
+            using var errors = server.Logs.VerifyNoErrors();
+            using var client = server.CreateClient(options => options.DefaultDeadline = TimeSpan.FromSeconds(5));
+
+            // Act: calls spread over a second, while exports hang until their timeout.
+            for (var i = 0; i < 10; i++)
+            {
+                var call = Stopwatch.StartNew();
+                var answer = await client.DecideAsync(DecideTests.Allowed());
+                answers.Add((answer, call.Elapsed));
+                await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            var stop = Stopwatch.StartNew();
+            await server.DisposeAsync();
+            stopping = stop.Elapsed;
+        }
+
+        // Assert
+        Assert.True(collector.Connections > 0, "the exporter never connected to the collector");
+        Assert.All(answers, a =>
+        {
+            AssertSameAnswer(expected, a.Answer);
+            Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
+        });
+        Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
+    }
+
+    /// <summary>A loopback port that was free a moment ago and has no listener now.</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <summary>Accepts TCP connections on a free loopback port, reads and discards what arrives, and never answers.</summary>
+    private sealed class SilentCollector : IAsyncDisposable
+    {
+        private readonly TcpListener _listener;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _accepting;
+        private int _connections;
+
+        private SilentCollector(TcpListener listener)
+        {
+            _listener = listener;
+            _accepting = AcceptAsync();
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Connections => Volatile.Read(ref _connections);
+
+        public static SilentCollector Start()
+        {
+            var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return new SilentCollector(listener);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            try
+            {
+                await _accepting;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            _stop.Dispose();
+        }
+
+        private async Task AcceptAsync()
+        {
+            var sockets = new List<Task>();
+            try
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    var socket = await _listener.AcceptSocketAsync(_stop.Token);
+                    Interlocked.Increment(ref _connections);
+                    sockets.Add(DrainAsync(socket));
+                }
+            }
+            finally
+            {
+                await Task.WhenAll(sockets);
+            }
+        }
+
+        private async Task DrainAsync(Socket socket)
+        {
+            using (socket)
+            {
+                var buffer = new byte[4096];
+                try
+                {
+                    while (await socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token) > 0)
+                    {
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or SocketException)
+                {
+                    // Stopped, or the exporter gave up on the connection.
+                }
+            }
+        }
     }
 }
