@@ -39,7 +39,7 @@ public sealed class TelemetryTests : IClassFixture<TelemetryFixture>, IDisposabl
         RequestId = requestId,
     };
 
-    private static string DecisionName(Decision decision) => decision switch
+    internal static string DecisionName(Decision decision) => decision switch
     {
         Decision.Allow => "allow",
         Decision.AllowWithConditions => "allow_with_conditions",
