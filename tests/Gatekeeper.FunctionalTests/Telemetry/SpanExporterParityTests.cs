@@ -67,12 +67,24 @@ public sealed class SpanExporterParityTests
             using var other = source.StartActivity(kind.ToString(), kind);
         }
 
+        // The same tag objects span after span, as the service tags its spans (from the second on they are cached).
+        object boxed = 7;
+        var shared = "shared value";
+        for (var i = 0; i < 4; i++)
+        {
+            using var repeated = source.StartActivity("repeated")!;
+            repeated.AddTag("shared", shared);
+            repeated.AddTag("boxed", boxed);
+            repeated.AddTag("fresh", $"value {i}");
+            repeated.AddTag("fresh.number", i);
+        }
+
         Assert.True(provider.ForceFlush(10_000));
 
         // Assert
         var expected = reference.Spans.ToDictionary(s => OtlpRead.Hex(s.SpanId));
         var actual = ours.Spans.ToDictionary(s => OtlpRead.Hex(s.SpanId));
-        Assert.Equal(5, expected.Count);
+        Assert.Equal(9, expected.Count);
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         foreach (var (id, span) in expected)
         {

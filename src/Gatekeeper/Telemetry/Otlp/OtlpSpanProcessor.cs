@@ -30,10 +30,10 @@ internal sealed class OtlpSpanProcessor : BaseProcessor<Activity>
     private readonly int _maxBatch;
     private readonly TimeSpan _delay;
     private readonly Lock _queueLock = new();
+    private readonly AttributeCache _attributes = new();
     private readonly Queue<Chunk> _full = new();
     private readonly Stack<Chunk> _spare = new();
     private readonly Lock _sendLock = new();
-    private readonly ProtobufWriter _request = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly Thread _thread;
     private Chunk? _current;
@@ -92,18 +92,19 @@ internal sealed class OtlpSpanProcessor : BaseProcessor<Activity>
                 }
 
                 chunk = _current = _spare.TryPop(out var spare) ? spare : new Chunk();
-                chunk.Source = data.Source;
+                _resource ??= SpanEncoder.EncodeResource(ParentProvider?.GetResource() ?? Resource.Empty);
+                chunk.Start(data.Source, _resource, _transport.Prefix);
             }
 
-            var mark = chunk.Spans.Length;
+            var mark = chunk.Request.Length;
             try
             {
-                SpanEncoder.WriteSpan(chunk.Spans, data);
+                SpanEncoder.WriteSpan(chunk.Request, data, _attributes);
             }
             catch (Exception ex) when (ex is FormatException or InvalidOperationException)
             {
                 // An activity this encoder cannot represent is left out rather than failing the call that ended it.
-                chunk.Spans.Truncate(mark);
+                chunk.Request.Truncate(mark);
                 return;
             }
 
@@ -168,7 +169,6 @@ internal sealed class OtlpSpanProcessor : BaseProcessor<Activity>
                 Send(chunk);
                 lock (_queueLock)
                 {
-                    chunk.Reset();
                     _spare.Push(chunk);
                 }
 
@@ -209,10 +209,8 @@ internal sealed class OtlpSpanProcessor : BaseProcessor<Activity>
 
     private void Send(Chunk chunk)
     {
-        _resource ??= SpanEncoder.EncodeResource(ParentProvider?.GetResource() ?? Resource.Empty);
-        _request.Reset(_transport.Prefix);
-        SpanEncoder.WriteRequest(_request, _resource, chunk.Source!, chunk.Spans.Written);
-        var error = _transport.Send(_request, out var rejected, out var rejectedMessage);
+        chunk.Finish();
+        var error = _transport.Send(chunk.Request, out var rejected, out var rejectedMessage);
         if (error is not null)
         {
             _failedBatches++;
@@ -254,20 +252,28 @@ internal sealed class OtlpSpanProcessor : BaseProcessor<Activity>
         }
     }
 
-    /// <summary>Encoded spans of one activity source, up to one export batch.</summary>
+    /// <summary>
+    /// One export request being filled: the request's opening (resource, scope) is written when the chunk starts, so
+    /// that the spans are encoded in place and the request is sent without a copy.
+    /// </summary>
     private sealed class Chunk
     {
-        public ActivitySource? Source { get; set; }
+        private (int ResourceSpans, int ScopeSpans) _open;
 
-        public ProtobufWriter Spans { get; } = new();
+        public ActivitySource? Source { get; private set; }
+
+        public ProtobufWriter Request { get; } = new();
 
         public int Count { get; set; }
 
-        public void Reset()
+        public void Start(ActivitySource source, byte[] resource, int prefix)
         {
-            Source = null;
+            Source = source;
             Count = 0;
-            Spans.Reset();
+            Request.Reset(prefix);
+            _open = SpanEncoder.BeginRequest(Request, resource, source);
         }
+
+        public void Finish() => SpanEncoder.EndRequest(Request, _open);
     }
 }

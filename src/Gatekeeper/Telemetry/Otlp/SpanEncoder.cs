@@ -17,6 +17,9 @@ internal static class SpanEncoder
     private const uint ContextHasIsRemote = 0x100;
     private const uint ContextIsRemote = 0x200;
 
+    /// <summary>Span.attributes.</summary>
+    public const int SpanAttributesField = 9;
+
     /// <summary>The <c>resource</c> field of a ResourceSpans (field 1), encoded once per exporter.</summary>
     public static byte[] EncodeResource(Resource resource)
     {
@@ -32,11 +35,11 @@ internal static class SpanEncoder
     }
 
     /// <summary>
-    /// Writes one ExportTraceServiceRequest: one ResourceSpans holding <paramref name="resource"/> (from
-    /// <see cref="EncodeResource"/>) and one ScopeSpans holding <paramref name="spans"/>, each already encoded by
-    /// <see cref="WriteSpan"/>.
+    /// Starts an ExportTraceServiceRequest: one ResourceSpans holding <paramref name="resource"/> (from
+    /// <see cref="EncodeResource"/>) and one ScopeSpans for <paramref name="source"/>, open for spans written by
+    /// <see cref="WriteSpan"/>. <see cref="EndRequest"/> closes both.
     /// </summary>
-    public static void WriteRequest(ProtobufWriter writer, byte[] resource, ActivitySource source, ReadOnlySpan<byte> spans)
+    public static (int ResourceSpans, int ScopeSpans) BeginRequest(ProtobufWriter writer, byte[] resource, ActivitySource source)
     {
         var resourceSpans = writer.BeginMessage(1);
         writer.Raw(resource);
@@ -49,13 +52,18 @@ internal static class SpanEncoder
         }
 
         writer.EndMessage(scope);
-        writer.Raw(spans);
-        writer.EndMessage(scopeSpans);
-        writer.EndMessage(resourceSpans);
+        return (resourceSpans, scopeSpans);
     }
 
-    /// <summary>Writes one Span, as field 2 of a ScopeSpans.</summary>
-    public static void WriteSpan(ProtobufWriter writer, Activity activity)
+    /// <summary>Closes a request started with <see cref="BeginRequest"/>.</summary>
+    public static void EndRequest(ProtobufWriter writer, (int ResourceSpans, int ScopeSpans) open)
+    {
+        writer.EndMessage(open.ScopeSpans);
+        writer.EndMessage(open.ResourceSpans);
+    }
+
+    /// <summary>Writes one Span, as field 2 of a ScopeSpans; attributes come from <paramref name="cache"/> when it has them.</summary>
+    public static void WriteSpan(ProtobufWriter writer, Activity activity, AttributeCache? cache = null)
     {
         var span = writer.BeginMessage(2);
         writer.HexId(1, activity.TraceId.ToHexString());
@@ -78,7 +86,10 @@ internal static class SpanEncoder
         writer.Fixed64(8, start + ((ulong)activity.Duration.Ticks * 100));
         foreach (ref readonly var tag in activity.EnumerateTagObjects())
         {
-            Attribute(writer, 9, tag.Key, tag.Value);
+            if (tag.Value is not null && cache?.TryWrite(writer, tag.Key, tag.Value) != true)
+            {
+                Attribute(writer, SpanAttributesField, tag.Key, tag.Value);
+            }
         }
 
         foreach (ref readonly var activityEvent in activity.EnumerateEvents())
@@ -136,7 +147,7 @@ internal static class SpanEncoder
     private static ulong UnixNanoseconds(DateTime utc) => (ulong)(utc.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
     /// <summary>A KeyValue; attributes whose value is null are left out, as the SDK's exporter does.</summary>
-    private static void Attribute(ProtobufWriter writer, int field, string key, object? value)
+    public static void Attribute(ProtobufWriter writer, int field, string key, object? value)
     {
         if (value is null)
         {
