@@ -2,13 +2,10 @@ using System.Reflection;
 using Gatekeeper.Audit;
 using Gatekeeper.Caching;
 using Gatekeeper.Policy;
-using Gatekeeper.Telemetry.Otlp;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using OpenTelemetry;
-using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -33,32 +30,16 @@ public sealed class GatekeeperTelemetry : IDisposable
     /// <summary>The service name when neither OTEL_SERVICE_NAME nor OTEL_RESOURCE_ATTRIBUTES names one.</summary>
     public const string DefaultServiceName = "gatekeeper";
 
-    /// <summary>The setting that chooses the trace exporter: <c>gatekeeper</c> (the default) or <c>sdk</c>.</summary>
-    public const string TraceExporterKey = "Gatekeeper:TraceExporter";
-
-    // Settings only the SDK's OTLP exporter implements: when any is set, it exports the spans too.
-    private static readonly string[] SdkOnlySettings =
-    [
-        "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
-        "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY",
-        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT",
-        "OTEL_SPAN_LINK_COUNT_LIMIT", "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
-    ];
-
     private readonly OpenTelemetrySdk? _sdk;
-    private readonly OtlpSpanProcessor? _spanProcessor;
     private readonly string _disabledReason;
     private readonly string _traces;
     private readonly string _metrics;
     private readonly string _logs;
     private IDisposable? _observation;
 
-    private GatekeeperTelemetry(OpenTelemetrySdk? sdk, OtlpSpanProcessor? spanProcessor, string serviceName, string disabledReason, string traces = "", string metrics = "", string logs = "")
+    private GatekeeperTelemetry(OpenTelemetrySdk? sdk, string serviceName, string disabledReason, string traces = "", string metrics = "", string logs = "")
     {
         _sdk = sdk;
-        _spanProcessor = spanProcessor;
         ServiceName = serviceName;
         _disabledReason = disabledReason;
         _traces = traces;
@@ -83,19 +64,18 @@ public sealed class GatekeeperTelemetry : IDisposable
         ArgumentNullException.ThrowIfNull(configuration);
         if (bool.TryParse(configuration["OTEL_SDK_DISABLED"], out var disabled) && disabled)
         {
-            return new GatekeeperTelemetry(null, null, string.Empty, "OTEL_SDK_DISABLED is true");
+            return new GatekeeperTelemetry(null, string.Empty, "OTEL_SDK_DISABLED is true");
         }
 
         if (string.IsNullOrWhiteSpace(configuration[EndpointKey]))
         {
-            return new GatekeeperTelemetry(null, null, string.Empty, EndpointKey + " is not set");
+            return new GatekeeperTelemetry(null, string.Empty, EndpointKey + " is not set");
         }
 
+        // Where each signal goes, read (and checked) as the SDK's exporter will read it.
         var traces = OtlpSettings.Read(configuration, "TRACES", "v1/traces");
         var metrics = OtlpSettings.Read(configuration, "METRICS", "v1/metrics");
         var logs = OtlpSettings.Read(configuration, "LOGS", "v1/logs");
-        var sdkExportsSpans = SdkTraceExporterReason(configuration);
-        OtlpSpanProcessor? spanProcessor = null;
         var named = configuration["OTEL_SERVICE_NAME"];
         var namedInAttributes = configuration["OTEL_RESOURCE_ATTRIBUTES"]?.Contains("service.name=", StringComparison.Ordinal) == true;
         var serviceName = named is { Length: > 0 } ? named : namedInAttributes ? "(from OTEL_RESOURCE_ATTRIBUTES)" : DefaultServiceName;
@@ -112,85 +92,38 @@ public sealed class GatekeeperTelemetry : IDisposable
                     resource.AddService(DefaultServiceName, serviceVersion: Version(), autoGenerateServiceInstanceId: true);
                 }
             });
-            otel.WithTracing(tracing =>
-            {
-                tracing.AddSource(GatekeeperMetrics.MeterName);
-                if (sdkExportsSpans is null)
-                {
-                    // With the OTEL_BSP_* settings the SDK read from the configuration.
-                    tracing.AddProcessor(services => spanProcessor = new OtlpSpanProcessor(
-                        new OtlpTransport(traces),
-                        services.GetService<IOptionsMonitor<BatchExportActivityProcessorOptions>>()?.CurrentValue ?? new BatchExportActivityProcessorOptions()));
-                }
-            });
+            otel.WithTracing(tracing => tracing.AddSource(GatekeeperMetrics.MeterName));
             // System.Runtime: the runtime's own GC, thread pool and exception metrics, observed at export time only.
-            otel.WithMetrics(meters =>
+            otel.WithMetrics(metrics =>
             {
-                meters.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime");
+                metrics.AddMeter(GatekeeperMetrics.MeterName, "System.Runtime");
                 // Exemplars would copy tags, time and trace ids on every measurement of a traced call; measurable at
                 // this call rate (see the README's overhead figures). OTEL_METRICS_EXEMPLAR_FILTER=trace_based restores them.
                 if (string.IsNullOrEmpty(configuration["OTEL_METRICS_EXEMPLAR_FILTER"]))
                 {
-                    meters.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
-                }
-
-                if (sdkExportsSpans is null)
-                {
-                    meters.AddOtlpExporter((exporter, _) => metrics.ApplyTo(exporter));
+                    metrics.SetExemplarFilter(ExemplarFilterType.AlwaysOff);
                 }
             });
-            otel.WithLogging(
-                logging =>
-                {
-                    if (sdkExportsSpans is null)
-                    {
-                        logging.AddOtlpExporter(logs.ApplyTo);
-                    }
-                },
-                options => options.IncludeFormattedMessage = true);
+            otel.WithLogging(configureBuilder: null, configureOptions: options => options.IncludeFormattedMessage = true);
             // The host's filters (Logging:LogLevel, the OpenTelemetry provider alias) decide; the SDK's factory passes all.
             otel.Services.Configure<LoggerFilterOptions>(filters => filters.MinLevel = LogLevel.Trace);
-            if (sdkExportsSpans is not null)
-            {
-                otel.UseOtlpExporter();
-            }
+            otel.UseOtlpExporter();
         });
-        var traceExporter = sdkExportsSpans is null ? "the gatekeeper's exporter" : $"the SDK's exporter, because {sdkExportsSpans}";
-        return new GatekeeperTelemetry(sdk, spanProcessor, serviceName, string.Empty, $"{Describe(traces)} by {traceExporter}", Describe(metrics), Describe(logs));
+        return new GatekeeperTelemetry(sdk, serviceName, string.Empty, traces.ToString(), metrics.ToString(), logs.ToString());
     }
 
-    /// <summary>Logs whether export is on, and where to; from then on span export failures are logged there too.</summary>
+    /// <summary>Logs whether export is on, and where each signal goes.</summary>
     public void LogState(ILogger logger)
     {
         if (Enabled)
         {
             TelemetryLog.Enabled(logger, ServiceName, _traces, _metrics, _logs);
-            _spanProcessor?.Logger = logger;
         }
         else
         {
             TelemetryLog.Disabled(logger, _disabledReason);
         }
     }
-
-    /// <summary>Why the SDK's own exporter must export the spans (a setting only it implements), or null.</summary>
-    private static string? SdkTraceExporterReason(IConfiguration configuration)
-    {
-        switch (configuration[TraceExporterKey]?.Trim().ToLowerInvariant())
-        {
-            case null or "" or "gatekeeper":
-                break;
-            case "sdk":
-                return TraceExporterKey + " is sdk";
-            case var other:
-                throw new InvalidOperationException($"{TraceExporterKey} '{other}' is not supported: use gatekeeper or sdk.");
-        }
-
-        return SdkOnlySettings.FirstOrDefault(key => !string.IsNullOrEmpty(configuration[key])) is { } setting ? setting + " is set" : null;
-    }
-
-    private static string Describe(OtlpSettings settings) =>
-        $"{settings.Endpoint} ({(settings.Protocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}{(settings.Gzip ? ", gzip" : string.Empty)})";
 
     /// <summary>Reports the audit queue, policy version and Redis breaker of this host through the observable gauges.</summary>
     public void Observe(AuditLog? audit, PolicyProvider policies, CircuitBreaker? breaker)

@@ -220,6 +220,11 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
         Assert.All(receiver.Exports.Where(e => e.Signal == OtlpSignal.Metrics), e => Assert.Equal("/v1/metrics", e.Path));
         Assert.All(receiver.Exports.Where(e => e.Signal == OtlpSignal.Logs), e => Assert.Equal("/v1/logs", e.Path));
         Assert.Empty(receiver.UnexpectedRequests);
+
+        // The start-up log says what the exporter does.
+        var general = receiver.Endpoint.GetLeftPart(UriPartial.Authority);
+        var enabled = Assert.Single(server.Logs.Records, r => r.EventId.Name == "TelemetryEnabled");
+        Assert.Contains($"traces to {tracesUrl} (http/protobuf), metrics to {general}/v1/metrics (http/protobuf), logs to {general}/v1/logs (http/protobuf)", enabled.Message, StringComparison.Ordinal);
     }
 
     [Fact]

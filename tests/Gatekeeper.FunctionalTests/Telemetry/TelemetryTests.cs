@@ -153,10 +153,10 @@ public sealed class TelemetryTests : IClassFixture<TelemetryFixture>, IDisposabl
             l => Strings(l.Body).Concat(Strings(l.Attributes)).Any(s => s.Contains("OpenTelemetry export is on", StringComparison.Ordinal)),
             "the TelemetryEnabled log record");
 
-        // Where each signal goes, and which exporter sends the spans.
+        // Where each signal goes.
         var attributes = Attributes(log.Attributes);
         var endpoint = _fixture.Receiver.Endpoint.GetLeftPart(UriPartial.Authority);
-        Assert.Equal($"{endpoint}/v1/traces (http/protobuf) by the gatekeeper's exporter", attributes["Traces"]);
+        Assert.Equal($"{endpoint}/v1/traces (http/protobuf)", attributes["Traces"]);
         Assert.Equal($"{endpoint}/v1/metrics (http/protobuf)", attributes["Metrics"]);
         Assert.Equal($"{endpoint}/v1/logs (http/protobuf)", attributes["Logs"]);
     }
@@ -263,18 +263,23 @@ public sealed class TelemetryTests : IClassFixture<TelemetryFixture>, IDisposabl
         Assert.Contains(server.Logs.Records, r => r.EventId.Id == 501 && r.EventId.Name == "TelemetryDisabled");
     }
 
-    [Fact]
-    public void Build_OtlpEndpointWithoutScheme_FailsAtStartUp()
+    [Theory]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")] // host:port without http://, which parses as a URI scheme
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]
+    [InlineData("OTEL_EXPORTER_OTLP_HEADERS", "api-key")]
+    [InlineData("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "5s")]
+    public void Build_MalformedOtlpSetting_FailsAtStartUpNamingIt(string key, string value)
     {
-        // Arrange: a common mistake, host:port without http://, which would otherwise parse as a URI scheme.
+        // Arrange: the SDK would report these on its EventSource only, and export with a default.
         var data = Directory.CreateTempSubdirectory("gk-func-").FullName;
         try
         {
             // Act
-            var error = Assert.Throws<InvalidOperationException>(() => GatekeeperApp.Build(["--OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4317", $"--Gatekeeper:DataDirectory={data}"]));
+            var error = Assert.Throws<InvalidOperationException>(() => GatekeeperApp.Build(["--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317", $"--{key}={value}", $"--Gatekeeper:DataDirectory={data}"]));
 
             // Assert
-            Assert.Contains("OTEL_EXPORTER_OTLP_ENDPOINT", error.Message, StringComparison.Ordinal);
+            Assert.Contains(key, error.Message, StringComparison.Ordinal);
+            Assert.Contains(value, error.Message, StringComparison.Ordinal);
         }
         finally
         {

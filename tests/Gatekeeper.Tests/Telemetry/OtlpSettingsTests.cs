@@ -1,4 +1,4 @@
-using Gatekeeper.Telemetry.Otlp;
+using Gatekeeper.Telemetry;
 using Microsoft.Extensions.Configuration;
 
 namespace Gatekeeper.Tests.Telemetry;

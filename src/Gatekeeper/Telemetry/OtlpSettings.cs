@@ -1,10 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
-using OpenTelemetry.Exporter;
 
-namespace Gatekeeper.Telemetry.Otlp;
+namespace Gatekeeper.Telemetry;
 
-/// <summary>The two OTLP transports this service speaks.</summary>
+/// <summary>The two OTLP transports the SDK's exporter speaks.</summary>
 internal enum OtlpProtocol
 {
     Grpc,
@@ -14,7 +13,10 @@ internal enum OtlpProtocol
 /// <summary>
 /// Where and how one signal (traces, metrics or logs) is exported, from the standard variables: the signal's own
 /// <c>OTEL_EXPORTER_OTLP_{SIGNAL}_*</c> setting when present, else the general <c>OTEL_EXPORTER_OTLP_*</c> one
-/// (OpenTelemetry specification, "OTLP Exporter Configuration").
+/// (OpenTelemetry specification, "OTLP Exporter Configuration"), as the SDK's <c>UseOtlpExporter</c> resolves them.
+/// Read at start-up so that a malformed setting stops the service with a message naming it (the SDK would only
+/// report it on its EventSource and export with a default), and so that the start-up log can say where each signal
+/// goes.
 /// </summary>
 internal sealed record OtlpSettings(Uri Endpoint, OtlpProtocol Protocol, IReadOnlyList<KeyValuePair<string, string>> Headers, TimeSpan Timeout, bool Gzip)
 {
@@ -102,15 +104,9 @@ internal sealed record OtlpSettings(Uri Endpoint, OtlpProtocol Protocol, IReadOn
         return headers;
     }
 
-    /// <summary>The same settings for the SDK's own exporter (metrics and logs), with the endpoint already final.</summary>
-    public void ApplyTo(OtlpExporterOptions options)
-    {
-        options.Endpoint = Endpoint;
-        options.Protocol = Protocol == OtlpProtocol.Grpc ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
-        options.Headers = Headers.Count == 0 ? null : string.Join(",", Headers.Select(h => h.Key + "=" + Uri.EscapeDataString(h.Value)));
-        options.TimeoutMilliseconds = (int)Timeout.TotalMilliseconds;
-        options.Compression = Gzip ? OtlpExportCompression.GZip : OtlpExportCompression.None;
-    }
+    /// <summary>The URL, protocol and compression, as the start-up log shows them.</summary>
+    public override string ToString() =>
+        $"{Endpoint} ({(Protocol == OtlpProtocol.Grpc ? "grpc" : "http/protobuf")}{(Gzip ? ", gzip" : string.Empty)})";
 
     private static string? Setting(IConfiguration configuration, string signal, string name, out string key, bool generalToo = true)
     {
