@@ -14,9 +14,9 @@ internal enum OtlpProtocol
 /// Where and how one signal (traces, metrics or logs) is exported, from the standard variables: the signal's own
 /// <c>OTEL_EXPORTER_OTLP_{SIGNAL}_*</c> setting when present, else the general <c>OTEL_EXPORTER_OTLP_*</c> one
 /// (OpenTelemetry specification, "OTLP Exporter Configuration"), as the SDK's <c>UseOtlpExporter</c> resolves them.
-/// Read at start-up so that a malformed setting stops the service with a message naming it (the SDK would only
-/// report it on its EventSource and export with a default), and so that the start-up log can say where each signal
-/// goes.
+/// Read at start-up so that a malformed setting stops the service with a message naming it (the SDK reports such
+/// settings on its EventSource at best, which nobody reads at start-up), and so that the start-up log can say where
+/// each signal goes. The headers are parsed to be checked, never logged: they often carry an API key.
 /// </summary>
 internal sealed record OtlpSettings(Uri Endpoint, OtlpProtocol Protocol, IReadOnlyList<KeyValuePair<string, string>> Headers, TimeSpan Timeout, bool Gzip)
 {
