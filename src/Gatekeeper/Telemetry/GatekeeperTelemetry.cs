@@ -36,6 +36,7 @@ public sealed class GatekeeperTelemetry : IDisposable
     private readonly string _metrics;
     private readonly string _logs;
     private IDisposable? _observation;
+    private ExporterDiagnostics? _diagnostics;
 
     private GatekeeperTelemetry(OpenTelemetrySdk? sdk, string serviceName, string disabledReason, string traces = "", string metrics = "", string logs = "")
     {
@@ -112,12 +113,13 @@ public sealed class GatekeeperTelemetry : IDisposable
         return new GatekeeperTelemetry(sdk, serviceName, string.Empty, traces.ToString(), metrics.ToString(), logs.ToString());
     }
 
-    /// <summary>Logs whether export is on, and where each signal goes.</summary>
+    /// <summary>Logs whether export is on, and where each signal goes; from then on, export problems too.</summary>
     public void LogState(ILogger logger)
     {
         if (Enabled)
         {
             TelemetryLog.Enabled(logger, ServiceName, _traces, _metrics, _logs);
+            _diagnostics ??= new ExporterDiagnostics(logger);
         }
         else
         {
@@ -138,6 +140,7 @@ public sealed class GatekeeperTelemetry : IDisposable
         _observation?.Dispose();
         _observation = null;
         _sdk?.Dispose();
+        _diagnostics?.Dispose();
     }
 
     /// <summary>

@@ -10,4 +10,7 @@ internal static partial class TelemetryLog
 
     [LoggerMessage(EventId = 501, EventName = "TelemetryDisabled", Level = LogLevel.Information, Message = "OpenTelemetry export is off ({Reason}); set OTEL_EXPORTER_OTLP_ENDPOINT to turn it on.")]
     public static partial void Disabled(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 502, EventName = "TelemetryExportProblem", Level = LogLevel.Warning, Message = "The OTLP exporter reports {ExporterEvent} ({HeldBack} more held back since the last report, at most one a minute; decisions are not affected, telemetry may be lost): {Detail}")]
+    public static partial void ExportProblem(ILogger logger, string exporterEvent, string detail, int heldBack);
 }

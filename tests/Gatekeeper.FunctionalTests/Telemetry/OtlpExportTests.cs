@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Gatekeeper.FunctionalTests.Infrastructure;
 using Gatekeeper.FunctionalTests.Telemetry.Otlp;
 using Gatekeeper.V1;
+using Microsoft.Extensions.Logging;
 using static Gatekeeper.FunctionalTests.Telemetry.OtlpRead;
 using OtlpLogRecord = Gatekeeper.FunctionalTests.Telemetry.Otlp.LogRecord;
 
@@ -356,6 +357,11 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
             Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
         });
         Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
+
+        // Ops learn of it from the service's own log, once: the other failures of the minute are held back.
+        var problem = Assert.Single(server.Logs.Records, r => r.EventId.Name == "TelemetryExportProblem");
+        Assert.Equal(LogLevel.Warning, problem.Level);
+        Assert.Contains(endpoint, problem.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -400,6 +406,8 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
             Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
         });
         Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
+        var problem = Assert.Single(server.Logs.Records, r => r.EventId.Name == "TelemetryExportProblem");
+        Assert.Contains($"127.0.0.1:{collector.Port}", problem.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A loopback port that was free a moment ago and has no listener now.</summary>
