@@ -1,10 +1,10 @@
-using System.Buffers.Binary;
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO.Compression;
 using System.Net;
 using Gatekeeper.FunctionalTests.Telemetry.Otlp;
+using Gatekeeper.Protocol;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -42,22 +42,14 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public const string DefaultTracesPath = "/v1/traces";
 
     // The gRPC method paths: /{package}.{service}/{method} of the OTLP collector services.
-    private const string TraceServicePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    internal const string TraceServicePath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
     private const string MetricsServicePath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
     private const string LogsServicePath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
-
-    // gRPC status codes (doc/statuscodes.md of the gRPC project).
-    private const int GrpcUnimplemented = 12;
-    private const int GrpcInternal = 13;
-    private const int GrpcUnavailable = 14;
-
-    // A length-prefixed message: one flag byte (1 = compressed) and a four-byte big-endian length.
-    private const int GrpcPrefixLength = 5;
 
     private static readonly TimeSpan WaitTimeout = TimeSpan.FromSeconds(15);
 
     // The empty response message: not compressed, zero bytes long.
-    private static readonly byte[] EmptyGrpcMessage = new byte[GrpcPrefixLength];
+    private static readonly byte[] EmptyGrpcMessage = new byte[GrpcProtocol.MessagePrefixLength];
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Span> _spans = new();
@@ -301,8 +293,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
         app.MapPost(grpcPath, async context =>
         {
-            var contentType = context.Request.ContentType ?? string.Empty;
-            if (!contentType.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase))
+            if (!GrpcProtocol.IsGrpcContentType(context.Request.ContentType))
             {
                 // gRPC over HTTP/2: a request that is not gRPC at all gets a plain HTTP error, not a gRPC status.
                 context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
@@ -310,34 +301,34 @@ public sealed class OtlpReceiver : IAsyncDisposable
             }
 
             var body = await ReadAllAsync(context.Request.Body);
-            if (body.Length < GrpcPrefixLength || BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1, 4)) != body.Length - GrpcPrefixLength)
+            if (!MessageFraming.TryReadPrefix(new ReadOnlySequence<byte>(body), out var flag, out var length) || length != body.Length - GrpcProtocol.MessagePrefixLength)
             {
                 // A unary call's request stream holds exactly one length-prefixed message.
-                GrpcStatus(context, GrpcInternal, "expected exactly one length-prefixed message");
+                GrpcStatus(context, StatusCode.Internal, "expected exactly one length-prefixed message");
                 return;
             }
 
-            var encoding = context.Request.Headers["grpc-encoding"].ToString();
-            var message = body.AsSpan(GrpcPrefixLength).ToArray();
-            var compressed = body[0] == 1;
-            if (body[0] > 1)
+            var encoding = context.Request.Headers[GrpcProtocol.EncodingHeader].ToString();
+            var message = body.AsSpan(GrpcProtocol.MessagePrefixLength).ToArray();
+            var compressed = flag == 1;
+            if (flag > 1)
             {
-                GrpcStatus(context, GrpcInternal, "invalid compressed flag");
+                GrpcStatus(context, StatusCode.Internal, "invalid compressed flag");
                 return;
             }
 
             if (compressed)
             {
-                if (encoding.Length == 0 || string.Equals(encoding, "identity", StringComparison.Ordinal))
+                if (encoding.Length == 0 || encoding == GrpcProtocol.IdentityEncoding)
                 {
-                    GrpcStatus(context, GrpcInternal, "compressed flag set without a grpc-encoding");
+                    GrpcStatus(context, StatusCode.Internal, "compressed flag set without a grpc-encoding");
                     return;
                 }
 
-                if (!string.Equals(encoding, "gzip", StringComparison.Ordinal))
+                if (encoding != GrpcProtocol.GzipEncoding)
                 {
-                    context.Response.Headers["grpc-accept-encoding"] = "identity,gzip";
-                    GrpcStatus(context, GrpcUnimplemented, "unsupported grpc-encoding");
+                    context.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
+                    GrpcStatus(context, StatusCode.Unimplemented, "unsupported grpc-encoding");
                     return;
                 }
 
@@ -346,15 +337,15 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
             if (!Receive(context, Grpc, encoding, compressed, message))
             {
-                GrpcStatus(context, GrpcUnavailable, "the test receiver was told to fail");
+                GrpcStatus(context, StatusCode.Unavailable, "the test receiver was told to fail");
                 return;
             }
 
-            context.Response.ContentType = "application/grpc";
-            context.Response.Headers["grpc-accept-encoding"] = "identity,gzip";
+            context.Response.ContentType = GrpcProtocol.ContentType;
+            context.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.SupportedEncodings;
             // One message, the empty Export*ServiceResponse (all accepted), then the status in the trailers.
             await context.Response.Body.WriteAsync(EmptyGrpcMessage);
-            context.Response.AppendTrailer("grpc-status", "0");
+            context.Response.AppendTrailer(GrpcProtocol.StatusTrailer, "0");
         });
     }
 
@@ -378,12 +369,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
     }
 
     /// <summary>A failed call as "Trailers-Only": the status in the one HEADERS frame, which also ends the stream.</summary>
-    private static void GrpcStatus(HttpContext context, int status, string message)
+    private static void GrpcStatus(HttpContext context, StatusCode status, string message)
     {
-        context.Response.ContentType = "application/grpc";
-        context.Response.Headers["grpc-status"] = status.ToString(CultureInfo.InvariantCulture);
-        // grpc-message is percent-encoded; these fixed messages are plain ASCII without '%'.
-        context.Response.Headers["grpc-message"] = message;
+        context.Response.ContentType = GrpcProtocol.ContentType;
+        context.Response.Headers[GrpcProtocol.StatusTrailer] = ((int)status).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[GrpcProtocol.MessageTrailer] = PercentEncoding.Encode(message);
     }
 
     private static Dictionary<string, string> Headers(HttpRequest request)
@@ -408,12 +398,5 @@ public sealed class OtlpReceiver : IAsyncDisposable
         return buffer.ToArray();
     }
 
-    private static byte[] Gunzip(byte[] compressed)
-    {
-        using var input = new MemoryStream(compressed);
-        using var gzip = new GZipStream(input, CompressionMode.Decompress);
-        using var output = new MemoryStream();
-        gzip.CopyTo(output);
-        return output.ToArray();
-    }
+    private static byte[] Gunzip(byte[] compressed) => MessageCompression.Decompress(new ReadOnlySequence<byte>(compressed), int.MaxValue)!;
 }

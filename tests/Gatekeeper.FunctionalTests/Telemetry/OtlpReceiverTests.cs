@@ -1,8 +1,7 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using Gatekeeper.FunctionalTests.Telemetry.Otlp;
+using Gatekeeper.Protocol;
 using Google.Protobuf;
 
 namespace Gatekeeper.FunctionalTests.Telemetry;
@@ -13,8 +12,6 @@ namespace Gatekeeper.FunctionalTests.Telemetry;
 /// </summary>
 public sealed class OtlpReceiverTests
 {
-    private const string TraceExportMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
     private static ExportTraceServiceRequest OneSpan(string name) => new()
     {
         ResourceSpans =
@@ -30,29 +27,17 @@ public sealed class OtlpReceiverTests
     /// <summary>A gRPC length-prefixed message: compressed flag, four-byte big-endian length, the bytes.</summary>
     private static byte[] Frame(byte[] message, bool compressed)
     {
-        var framed = new byte[5 + message.Length];
-        framed[0] = compressed ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1, 4), (uint)message.Length);
-        message.CopyTo(framed, 5);
+        var framed = new byte[GrpcProtocol.MessagePrefixLength + message.Length];
+        MessageFraming.WritePrefix(framed, compressed, message.Length);
+        message.CopyTo(framed, GrpcProtocol.MessagePrefixLength);
         return framed;
-    }
-
-    private static byte[] Gzip(byte[] data)
-    {
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest))
-        {
-            gzip.Write(data);
-        }
-
-        return output.ToArray();
     }
 
     /// <summary>Sends one unary gRPC call over cleartext HTTP/2 (prior knowledge) and reads the whole response, trailers included.</summary>
     private static async Task<(HttpResponseMessage Response, byte[] Body)> CallGrpcAsync(OtlpReceiver receiver, byte[] framed, string? encoding = null)
     {
         using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(receiver.GrpcEndpoint, TraceExportMethod))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(receiver.GrpcEndpoint, OtlpReceiver.TraceServicePath))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -92,7 +77,7 @@ public sealed class OtlpReceiverTests
         }
 
         var export = Assert.Single(receiver.Exports);
-        Assert.Equal((OtlpSignal.Traces, OtlpReceiver.Grpc, TraceExportMethod, false, true), (export.Signal, export.Protocol, export.Path, export.Compressed, export.Accepted));
+        Assert.Equal((OtlpSignal.Traces, OtlpReceiver.Grpc, OtlpReceiver.TraceServicePath, false, true), (export.Signal, export.Protocol, export.Path, export.Compressed, export.Accepted));
         Assert.Equal("trailers", export.Header("te"));
         Assert.Equal("plain", Assert.Single(receiver.Spans).Name);
     }
@@ -104,7 +89,7 @@ public sealed class OtlpReceiverTests
         await using var receiver = await OtlpReceiver.StartAsync();
 
         // Act
-        var (response, _) = await CallGrpcAsync(receiver, Frame(Gzip(OneSpan("gzipped").ToByteArray()), compressed: true), encoding: "gzip");
+        var (response, _) = await CallGrpcAsync(receiver, Frame(MessageCompression.Compress(OneSpan("gzipped").ToByteArray()), compressed: true), encoding: "gzip");
         response.Dispose();
 
         // Assert
