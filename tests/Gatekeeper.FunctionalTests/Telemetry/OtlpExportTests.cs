@@ -326,40 +326,15 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
         // Arrange: an endpoint on a port nobody listens on; every export is refused.
         var expected = await ReferenceAnswerAsync();
         var endpoint = $"http://127.0.0.1:{ClosedPort()}";
-        var server = await GatekeeperServer.StartAsync(OtlpReceiver.ExportArgs(endpoint, protocol));
-        var answers = new List<(DecideResponse Answer, TimeSpan Took)>();
-        TimeSpan stopping;
-        try
-        {
-            using var errors = server.Logs.VerifyNoErrors();
-            using var client = server.CreateClient(options => options.DefaultDeadline = TimeSpan.FromSeconds(5));
 
-            // Act: calls spread over a second, so that several span, log and metric exports fail meanwhile.
-            for (var i = 0; i < 10; i++)
-            {
-                var call = Stopwatch.StartNew();
-                var answer = await client.DecideAsync(DecideTests.Allowed());
-                answers.Add((answer, call.Elapsed));
-                await Task.Delay(100);
-            }
-        }
-        finally
-        {
-            var stop = Stopwatch.StartNew();
-            await server.DisposeAsync();
-            stopping = stop.Elapsed;
-        }
+        // Act
+        var run = await DecideWhileTheCollectorIsDownAsync(OtlpReceiver.ExportArgs(endpoint, protocol));
 
         // Assert
-        Assert.All(answers, a =>
-        {
-            AssertSameAnswer(expected, a.Answer);
-            Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
-        });
-        Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
+        AssertAnsweredPromptlyAndStopped(expected, run);
 
         // Ops learn of it from the service's own log, once: the other failures of the minute are held back.
-        var problem = Assert.Single(server.Logs.Records, r => r.EventId.Name == "TelemetryExportProblem");
+        var problem = Assert.Single(run.Logs, r => r.EventId.Name == "TelemetryExportProblem");
         Assert.Equal(LogLevel.Warning, problem.Level);
         Assert.Contains(endpoint, problem.Message, StringComparison.Ordinal);
     }
@@ -373,16 +348,31 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
         // OTEL_EXPORTER_OTLP_TIMEOUT bounds each export (the 10 s default would make shutdown wait that long).
         var expected = await ReferenceAnswerAsync();
         await using var collector = SilentCollector.Start();
-        var server = await GatekeeperServer.StartAsync(
+
+        // Act: the exports hang until their timeout meanwhile.
+        var run = await DecideWhileTheCollectorIsDownAsync(
             [.. OtlpReceiver.ExportArgs($"http://127.0.0.1:{collector.Port}", protocol), "--OTEL_EXPORTER_OTLP_TIMEOUT=500"]);
+
+        // Assert
+        Assert.True(collector.Connections > 0, "the exporter never connected to the collector");
+        AssertAnsweredPromptlyAndStopped(expected, run);
+        var problem = Assert.Single(run.Logs, r => r.EventId.Name == "TelemetryExportProblem");
+        Assert.Contains($"127.0.0.1:{collector.Port}", problem.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Starts a server with <paramref name="serverArgs"/>, makes ten calls spread over a second (so that several span,
+    /// log and metric exports fail meanwhile), then stops it; no Error may be logged.
+    /// </summary>
+    private static async Task<CollectorDownRun> DecideWhileTheCollectorIsDownAsync(string[] serverArgs)
+    {
+        var server = await GatekeeperServer.StartAsync(serverArgs);
         var answers = new List<(DecideResponse Answer, TimeSpan Took)>();
         TimeSpan stopping;
         try
         {
             using var errors = server.Logs.VerifyNoErrors();
             using var client = server.CreateClient(options => options.DefaultDeadline = TimeSpan.FromSeconds(5));
-
-            // Act: calls spread over a second, while exports hang until their timeout.
             for (var i = 0; i < 10; i++)
             {
                 var call = Stopwatch.StartNew();
@@ -398,16 +388,18 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
             stopping = stop.Elapsed;
         }
 
-        // Assert
-        Assert.True(collector.Connections > 0, "the exporter never connected to the collector");
-        Assert.All(answers, a =>
+        return new CollectorDownRun(answers, stopping, server.Logs.Records);
+    }
+
+    /// <summary>Every answer as without telemetry and under 2 s; the server stopped in under 5 s.</summary>
+    private static void AssertAnsweredPromptlyAndStopped(DecideResponse expected, CollectorDownRun run)
+    {
+        Assert.All(run.Answers, a =>
         {
             AssertSameAnswer(expected, a.Answer);
             Assert.True(a.Took < TimeSpan.FromSeconds(2), $"a call took {a.Took.TotalMilliseconds:0} ms");
         });
-        Assert.True(stopping < TimeSpan.FromSeconds(5), $"the server took {stopping.TotalSeconds:0.0} s to stop");
-        var problem = Assert.Single(server.Logs.Records, r => r.EventId.Name == "TelemetryExportProblem");
-        Assert.Contains($"127.0.0.1:{collector.Port}", problem.Message, StringComparison.Ordinal);
+        Assert.True(run.Stopping < TimeSpan.FromSeconds(5), $"the server took {run.Stopping.TotalSeconds:0.0} s to stop");
     }
 
     /// <summary>A loopback port that was free a moment ago and has no listener now.</summary>
@@ -496,4 +488,6 @@ public sealed class OtlpExportTests : IClassFixture<GatekeeperServerFixture>
             }
         }
     }
+
+    private sealed record CollectorDownRun(IReadOnlyList<(DecideResponse Answer, TimeSpan Took)> Answers, TimeSpan Stopping, IReadOnlyList<Infrastructure.LogRecord> Logs);
 }
