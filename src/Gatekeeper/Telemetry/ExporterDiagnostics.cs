@@ -24,8 +24,6 @@ internal sealed class ExporterDiagnostics : EventListener
 
     public ExporterDiagnostics(ILogger logger)
     {
-        // The base constructor has already announced the existing sources to OnEventSourceCreated; events can
-        // arrive from here on.
         _logger = logger;
     }
 
@@ -39,8 +37,9 @@ internal sealed class ExporterDiagnostics : EventListener
 
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
-        // Null while the base constructor runs: nothing is enabled before this instance is complete.
-        if (_logger is null || eventData.Level > EventLevel.Warning)
+        // Warnings and errors only (EnableEvents). _logger is null if an event arrives while the base constructor
+        // runs, before this one has set it.
+        if (_logger is null)
         {
             return;
         }
