@@ -68,13 +68,15 @@ internal sealed partial class LoadRunner
         while (true)
         {
             var now = Stopwatch.GetTimestamp();
-            var stopping = cancellationToken.IsCancellationRequested || now >= _endTicks;
-            if (stopping && calls.Count == 0)
+            // An open loop sends every arrival intended before the end, however late (as the client engine does):
+            // dropping the late ones would hide the very delays it measures.
+            var sending = !cancellationToken.IsCancellationRequested && (open ? (long)next < _endTicks : now < _endTicks);
+            if (!sending && calls.Count == 0)
             {
                 return;
             }
 
-            if (!stopping)
+            if (sending)
             {
                 if (open)
                 {
@@ -111,7 +113,7 @@ internal sealed partial class LoadRunner
                 };
             }
 
-            var wait = open && !stopping ? Math.Clamp((long)next - now, 0, longestWait) : longestWait;
+            var wait = open && sending ? Math.Clamp((long)next - now, 0, longestWait) : longestWait;
             NativeWait.Poll(polls, wait);
             for (var i = 0; i < connections.Length; i++)
             {

@@ -70,7 +70,9 @@ public sealed class RawEngineTests : IAsyncLifetime
         var (code, summary, output) = await RunAsync(_target, "open", "--mode", "open", "--rate", "500");
 
         Assert.True(code == LoadTestCommand.Passed, output);
-        Assert.InRange(summary.GetProperty("rate").GetDouble(), 400, 600);
+        // 500/s for 2 s: ~1000 Poisson arrivals, every one sent however late the generator gets (CI runs the test
+        // projects side by side on two cores), so the count is checked, not the rate over a stretched run.
+        Assert.InRange(summary.GetProperty("calls").GetInt64(), 800, 1200);
         Assert.True(summary.GetProperty("sendLagMs").GetProperty("p50").GetDouble() < 50, output);
     }
 
